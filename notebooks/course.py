@@ -1,0 +1,73 @@
+"""Helpers the chapters share. Not part of the `eventloop` package.
+
+`package_at(n)`   the package exactly as chapter n left it, so that chapter n+1
+                  starts from its predecessor's code and not from the finished loop.
+`run_in_thread`   runs a loop in a thread of its own, because this notebook's
+                  thread already runs one (ipykernel's); see chapter 0.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import tangle  # noqa: E402  (tools/tangle.py, the course's tangler)
+
+
+def package_at(chapter: int):
+    """Tangle chapters 0..`chapter` into build/snapshots/ and import the result.
+
+    The snapshot is imported as `eventloop_chNN`, beside (never instead of) the
+    installed `eventloop`, so a chapter cannot accidentally use later code.
+    """
+    name = f"eventloop_ch{chapter:02d}"
+    out = ROOT / "build" / "snapshots"
+    files = tangle.tangle(upto=chapter)
+    tangle.write(files, out, name, force=True)
+    if str(out) not in sys.path:
+        sys.path.insert(0, str(out))
+    for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[module]
+    importlib.invalidate_caches()
+    return importlib.import_module(name)
+
+
+class StillRunning(Exception):
+    """The loop did not return within the time we gave it."""
+
+
+def run_in_thread(function, *args, timeout: float = 5.0):
+    """Call `function(*args)` in a new thread, wait for it, show what it printed.
+
+    Returns what `function` returned and re-raises what it raised.  If it is
+    still running after `timeout` seconds, raises StillRunning: the thread is a
+    daemon and is left behind, as a thread blocked forever would be.
+    """
+    captured, captured_errors = io.StringIO(), io.StringIO()
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["value"] = function(*args)
+        except BaseException as error:  # handed to the caller below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, name="loop-thread", daemon=True)
+    # Only the loop's thread prints while we wait, so swapping sys.stdout is safe;
+    # its output then reaches this cell whole and in order.
+    with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured_errors):
+        thread.start()
+        thread.join(timeout)
+    print(captured.getvalue(), end="")
+    print(captured_errors.getvalue(), end="", file=sys.stderr)
+    if thread.is_alive():
+        raise StillRunning(f"still running after {timeout:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

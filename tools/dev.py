@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""The course's two commands, and a few more.
+
+    python3 tools/dev.py serve       set up, then serve the course on http://127.0.0.1:8000
+    python3 tools/dev.py test        set up, then run every check (what CI runs)
+
+and, for authors and learners:
+
+    python3 tools/dev.py lab         set up, then open the notebooks in JupyterLab
+    python3 tools/dev.py build       build the site into site/ (strict) and check it is offline
+    python3 tools/dev.py tangle      write eventloop/ from the notebooks
+    python3 tools/dev.py execute NB  re-run a notebook in a fresh kernel, storing its outputs
+    python3 tools/dev.py exercises N check your solutions to chapter N's challenges
+    python3 tools/dev.py bench       compare our loop's throughput with asyncio's
+
+"Set up" means: a virtual environment in .venv/ with the package installed in
+editable mode and the course's pinned tools (pyproject.toml's `dev` extra).
+It is skipped when pyproject.toml has not changed since the last set-up.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+STAMP = VENV / ".eventloop-setup"
+
+
+def run(*command: str | Path, env: dict | None = None) -> int:
+    printable = " ".join(str(c) for c in command)
+    print(f"\n$ {printable}", flush=True)
+    return subprocess.call([str(c) for c in command], cwd=ROOT, env=env)
+
+
+def setup() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"eventloop needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        print(f"Creating {VENV.relative_to(ROOT)}/ with Python {sys.version.split()[0]}", flush=True)
+        venv.create(VENV, with_pip=True)
+    steps = [
+        (PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip"),
+        (PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev]"),
+        # nbval and JupyterLab start kernels by name: register this venv's Python as `python3`.
+        (PYTHON, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3"),
+    ]
+    for step in steps:
+        if run(*step) != 0:
+            sys.exit("set-up failed")
+    STAMP.write_text(wanted)
+
+
+def notebook_env() -> dict:
+    # The same hash seed everywhere, so set and dict reprs in stored outputs never change.
+    return {**os.environ, "PYTHONHASHSEED": "0", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
+
+def test() -> int:
+    checks = [
+        ("tangle: eventloop/ equals a fresh tangle of notebooks/",
+         (PYTHON, "tools/tangle.py", "--check")),
+        ("notebooks: every code cell executed, in order, from a fresh kernel",
+         (PYTHON, "tools/check_notebooks.py")),
+        ("pytest: the package, each chapter's snapshot, the exercises",
+         (PYTHON, "-m", "pytest", "-q")),
+        ("nbval: every notebook reproduces its stored outputs",
+         (PYTHON, "-m", "pytest", "-q", "-W", "default", "-p", "no:warnings", "--nbval",
+          "--nbval-sanitize-with", "tools/nbval-sanitize.cfg", "--nbval-current-env",
+          "notebooks")),
+        ("site: mkdocs build --strict, and nothing loads from the network",
+         (PYTHON, "tools/dev.py", "build")),
+    ]
+    failed = []
+    for title, command in checks:
+        print(f"\n=== {title}", flush=True)
+        if run(*command, env=notebook_env()) != 0:
+            failed.append(title)
+    print("\n=== summary")
+    for title, _ in checks:
+        print(f"{'FAILED' if title in failed else 'ok    '}  {title}")
+    return 1 if failed else 0
+
+
+def build() -> int:
+    status = run(BIN / "mkdocs", "build", "--strict", "--site-dir", "site")
+    return status or run(PYTHON, "tools/check_site.py", "site")
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(__doc__)
+        return 0
+    command, args = argv[0], argv[1:]
+    if command not in ("setup", "serve", "test", "lab", "build", "tangle", "execute", "exercises", "bench"):
+        print(__doc__)
+        return 2
+    setup()
+    if command == "setup":
+        return 0
+    if command == "test":
+        return test()
+    if command == "serve":
+        return run(BIN / "mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", *args)
+    if command == "build":
+        return build()
+    if command == "lab":
+        return run(BIN / "jupyter", "lab", "notebooks", *args, env=notebook_env())
+    if command == "tangle":
+        return run(PYTHON, "tools/tangle.py", *args)
+    if command == "execute":
+        return run(PYTHON, "tools/execute.py", *args, env=notebook_env())
+    if command == "exercises":
+        return run(PYTHON, "-m", "pytest", "-q", "exercises", "--chapter", *args)
+    return run(PYTHON, "tools/bench.py", *args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
