@@ -25,6 +25,7 @@ def execute(path: Path) -> None:
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
+    relative_paths(notebook)
     # The kernel's own version string changes with every patch release: keep only what matters.
     notebook.metadata.pop("widgets", None)
     notebook.metadata.pop("jupytext", None)
@@ -33,6 +34,15 @@ def execute(path: Path) -> None:
     info.pop("version", None)
     nbformat.write(notebook, path)
     print(f"executed {path}")
+
+
+def relative_paths(notebook) -> None:
+    """Tracebacks name files by absolute path; keep this machine's out of the notebook."""
+    root = str(Path(__file__).resolve().parent.parent) + "/"
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output["traceback"] = [line.replace(root, "") for line in output["traceback"]]
 
 
 if __name__ == "__main__":

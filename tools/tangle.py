@@ -185,9 +185,12 @@ def top_level_names(node: ast.stmt) -> set[str]:
     return set()
 
 
-def uses_zero_argument_super(node: ast.AST) -> bool:
+def uses_zero_argument_super(node: ast.ClassDef) -> bool:
+    """`super()`, or `super(X, self)` naming the class being grown: both mean "the
+    previous version of X" in the notebook but X's real base class in the package."""
     return any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "super" and not n.args
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "super"
+        and (not n.args or (isinstance(n.args[0], ast.Name) and n.args[0].id == node.name))
         for n in ast.walk(node)
     )
 
@@ -213,9 +216,13 @@ def add_cell(modules: dict[str, Module], match: re.Match, body: str, origin: Ori
     rest = []
     for node, text, start in split_statements(body, tree.body):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            for line in text.strip().splitlines():
-                if not line.lstrip().startswith("#") and line not in module.imports:
-                    module.imports.append(line)
+            # One entry per statement, not per line: a parenthesised import spans
+            # lines, and deduplicating its `)` or `    name,` lines breaks it.
+            statement = "\n".join(
+                line for line in text.strip().splitlines() if not line.lstrip().startswith("#")
+            )
+            if statement and statement not in module.imports:
+                module.imports.append(statement)
         elif (
             not module.chunks
             and module.docstring is None
@@ -274,6 +281,8 @@ def class_chunk(node: ast.ClassDef, lines: list[str], start: int, origin: Origin
     body = node.body
     has_docstring = isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
     members_ast = body[1:] if has_docstring else body
+    # `pass` is no member: `class Error(Exception): pass`, or an extension that only `removes`.
+    members_ast = [m for m in members_ast if not isinstance(m, ast.Pass)]
     if has_docstring:
         header_end = body[0].end_lineno
     elif members_ast:
@@ -317,8 +326,9 @@ def grow_class(module: Module, clauses, statements, lines, origin: Origin, where
         raise TangleError(f"{where}: write the extension as `class {name}({name}):`")
     if uses_zero_argument_super(node):
         raise TangleError(
-            f"{where}: super() inside an extension cell means the previous version of {name} in the "
-            "notebook but the real base class in the package; call the base class explicitly"
+            f"{where}: super() (or super({name}, ...)) inside an extension cell means the previous "
+            f"version of {name} in the notebook but the real base class in the package; "
+            "call the base class explicitly"
         )
     index = module.find(name)
     if index is None or not isinstance(module.chunks[index], ClassChunk):
@@ -372,12 +382,27 @@ def render_chunk(chunk: ClassChunk | CodeChunk) -> str:
 def free_names(source: str) -> set[str]:
     """Names a module reads that it never binds (a rough but safe over-approximation)."""
     tree = ast.parse(source)
+    # A method's name is an attribute of its class, not a name in the module:
+    # `def new_event_loop(self)` in a class must not hide the module-level one.
+    members: set[int] = set()
+    class_scoped: set[int] = set()  # reads of a member in its own class body: `__iter__ = __await__`
+    for cls in (c for c in ast.walk(tree) if isinstance(c, ast.ClassDef)):
+        member_names = set().union(*(top_level_names(m) for m in cls.body)) if cls.body else set()
+        members |= {id(m) for m in cls.body}
+        for member in cls.body:
+            is_def = isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            for part in (member.decorator_list if is_def else [member]):
+                class_scoped |= {
+                    id(n) for n in ast.walk(part) if isinstance(n, ast.Name) and n.id in member_names
+                }
     loaded, bound = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
-            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+            if id(node) not in class_scoped:
+                (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
+            if id(node) not in members:
+                bound.add(node.name)
         elif isinstance(node, ast.arg):
             bound.add(node.arg)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -472,7 +497,7 @@ def tangle(upto: int | None = None) -> dict[str, str]:
     init_body = module_body(init, modules) if init.chunks or init.docstring else ""
     reexports = package_init(modules)
     all_names = sorted({n for m in modules.values() for n in public_names(m)} | set(public_names(init)))
-    init_text = "\n".join(filter(None, [init_body.rstrip("\n"), reexports.rstrip("\n")]))
+    init_text = "\n\n".join(filter(None, [init_body.rstrip("\n"), reexports.rstrip("\n")]))
     init_text += f"\n\n__all__ = {tuple(all_names)!r}\n" if all_names else "\n"
     files[init_path] = with_header(init_text.lstrip("\n"), init.notebooks)
     return files
