@@ -100,14 +100,7 @@ REPR_CASES = {
 
 
 def _repr_param(name):
-    marks = ()
-    if name == "wrapper-of-partial":
-        marks = pytest.mark.xfail(
-            strict=True,
-            reason="bug: _format_callback_source unwraps partials before inspect.unwrap; asyncio "
-            "unwraps first, so a function whose __wrapped__ is a partial loses ' at file:line'",
-        )
-    return pytest.param(name, id=name, marks=marks)
+    return pytest.param(name, id=name)
 
 
 # ---------------------------------------------------------------- call_soon
@@ -665,11 +658,6 @@ class FalsyError(Exception):
         return 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: default_exception_handler tests `if exception` instead of `is not None`, so an "
-    "exception that is false (defines __len__ or __bool__) is logged without its traceback",
-)
 def test_default_handler_logs_a_falsy_exception_with_its_traceback(loops, caplog):
     error = FalsyError("empty")
 

@@ -540,19 +540,7 @@ def _comparisons(loop, TimerHandle, op):
     return [op(x, y) for x, y in _pairs(loop, TimerHandle)] + [op(y, x) for x, y in _pairs(loop, TimerHandle)]
 
 
-def _operator_param(name):
-    marks = ()
-    if name in ("gt", "ge"):
-        marks = pytest.mark.xfail(
-            strict=True,
-            reason="bug: TimerHandle uses functools.total_ordering, whose __gt__ is `not a < b and "
-            "a != b`: two timers with the same `when` and different callbacks are each > the other. "
-            "asyncio's __gt__/__ge__ compare `when` only (plus __eq__ for >=)",
-        )
-    return pytest.param(getattr(operator, name), id=name, marks=marks)
-
-
-@pytest.mark.parametrize("op", [_operator_param(name) for name in ("lt", "le", "eq", "ne", "gt", "ge")])
+@pytest.mark.parametrize("op", [pytest.param(getattr(operator, name), id=name) for name in ("lt", "le", "eq", "ne", "gt", "ge")])
 def test_timer_comparisons_equal_asyncios(el, new_loop, op):
     ours = _comparisons(new_loop(), el.TimerHandle, op)
     theirs = _comparisons(new_loop(asyncio.new_event_loop), events.TimerHandle, op)
