@@ -374,11 +374,6 @@ def test_a_name_defined_in_two_modules_is_ambiguous(repo):
         repo.tangle()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: free_names() subtracts every name bound *anywhere* in the module, so a parameter "
-    "or local of the same name in another function hides a missing import or an undefined name",
-)
 def test_a_local_of_the_same_name_does_not_hide_a_missing_import(repo):
     repo.notebook(
         "01-a.ipynb",

@@ -45,6 +45,7 @@ import builtins
 import hashlib
 import json
 import re
+import symtable
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -380,38 +381,27 @@ def render_chunk(chunk: ClassChunk | CodeChunk) -> str:
 
 
 def free_names(source: str) -> set[str]:
-    """Names a module reads that it never binds (a rough but safe over-approximation)."""
-    tree = ast.parse(source)
-    # A method's name is an attribute of its class, not a name in the module:
-    # `def new_event_loop(self)` in a class must not hide the module-level one.
-    members: set[int] = set()
-    class_scoped: set[int] = set()  # reads of a member in its own class body: `__iter__ = __await__`
-    for cls in (c for c in ast.walk(tree) if isinstance(c, ast.ClassDef)):
-        member_names = set().union(*(top_level_names(m) for m in cls.body)) if cls.body else set()
-        members |= {id(m) for m in cls.body}
-        for member in cls.body:
-            is_def = isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-            for part in (member.decorator_list if is_def else [member]):
-                class_scoped |= {
-                    id(n) for n in ast.walk(part) if isinstance(n, ast.Name) and n.id in member_names
-                }
-    loaded, bound = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            if id(node) not in class_scoped:
-                (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if id(node) not in members:
-                bound.add(node.name)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            bound |= set(node.names)
-    return loaded - bound - BUILTIN_NAMES
+    """Names that some scope of the module reads from the module's globals but
+    that the module never binds: they must come from a sibling module."""
+    module = symtable.symtable(source, "<tangled>", "exec")
+    bound = {s.get_name() for s in module.get_symbols() if s.is_assigned() or s.is_imported()}
+    bound |= {t.get_name() for t in module.get_children()}  # top-level def and class
+    read: set[str] = set()
+
+    def visit(table, top):
+        for symbol in table.get_symbols():
+            if not symbol.is_referenced():
+                continue
+            # At the top, every read name is global; below, only those that no
+            # enclosing function binds (locals, parameters, closures do not count).
+            if top or symbol.is_global() or (table.get_type() == "class" and not symbol.is_local()
+                                             and not symbol.is_free()):
+                read.add(symbol.get_name())
+        for child in table.get_children():
+            visit(child, False)
+
+    visit(module, True)
+    return read - bound - BUILTIN_NAMES
 
 
 def public_names(module: Module) -> list[str]:

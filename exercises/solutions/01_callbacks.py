@@ -53,12 +53,7 @@ class UrgentLoop(EventLoop):
 
     def call_urgent(self, callback, *args, context=None):
         """Arrange for `callback(*args)` to be called before the ordinary callbacks."""
-        self._check_closed()
-        if self._debug:
-            self._check_thread()
-            self._check_callback(callback, "call_urgent")
-        elif not callable(callback):
-            self._check_callback(callback, "call_urgent")  # raises the TypeError
+        self._check_scheduling(callback, "call_urgent")
         handle = Handle(callback, args, self, context)
         self._urgent.append(handle)
         return handle

@@ -93,12 +93,7 @@ class WheelLoop(EventLoop):
         """Arrange for `callback(*args)` to be called at `when`, on the loop's clock."""
         if when is None:
             raise TypeError("when cannot be None")
-        self._check_closed()
-        if self._debug:
-            self._check_thread()
-            self._check_callback(callback, "call_at")
-        elif not callable(callback):
-            self._check_callback(callback, "call_at")  # raises the TypeError
+        self._check_scheduling(callback, "call_at")
         timer = TimerHandle(when, callback, args, self, context)
         # Round up, so that the timer never fires early (give or take the resolution).
         tick = math.ceil((when - self._clock_resolution) / self.TICK)
