@@ -11,6 +11,7 @@ import functools
 import gc
 import operator
 import random
+import sys
 import threading
 import time
 import weakref
@@ -520,7 +521,8 @@ def test_timer_repr_from_call_at_equals_asyncios(loops):
         timer = loop.call_at(99.25, noop, "arg")
         return repr(timer)
 
-    assert loops.compare(scenario).startswith("<TimerHandle when=99.25 noop('arg') at ")
+    arguments = "('arg')" if sys.version_info < (3, 13) else "()"  # 3.13: only in debug mode
+    assert loops.compare(scenario).startswith(f"<TimerHandle when=99.25 noop{arguments} at ")
 
 
 def _pairs(loop, TimerHandle):
