@@ -114,7 +114,10 @@ def main(argv: list[str]) -> int:
     if command == "build":
         return build()
     if command == "lab":
-        return run(BIN / "jupyter", "lab", "notebooks", *args, env=notebook_env())
+        # Jupyter refuses to start as root unless told; containers often run as root.
+        as_root = ("--allow-root",) if hasattr(os, "geteuid") and os.geteuid() == 0 else ()
+        return run(BIN / "jupyter", "lab", "notebooks", "--ServerApp.ip=127.0.0.1", *as_root, *args,
+                   env=notebook_env())
     if command == "tangle":
         return run(PYTHON, "tools/tangle.py", *args)
     if command == "execute":
