@@ -543,3 +543,16 @@ def test_every_chapter_tangles_into_a_package_that_compiles():
     for chapter in chapters:
         for path, text in tangle.tangle(upto=chapter).items():
             compile(text, f"ch{chapter:02d}:{path}", "exec")
+
+
+def test_modules_that_import_each_other_are_refused(repo):
+    repo.notebook(
+        "01-a.ipynb",
+        "#| eventloop/a.py\ndef ping():\n    return pong()\n",
+        "#| eventloop/b.py\ndef pong():\n    return ping\n",
+    )
+    with pytest.raises(
+        tangle.TangleError,
+        match=r"modules import each other: eventloop/a.py → eventloop/b.py → eventloop/a.py",
+    ):
+        tangle.tangle()

@@ -490,7 +490,30 @@ def tangle(upto: int | None = None) -> dict[str, str]:
     init_text = "\n\n".join(filter(None, [init_body.rstrip("\n"), reexports.rstrip("\n")]))
     init_text += f"\n\n__all__ = {tuple(all_names)!r}\n" if all_names else "\n"
     files[init_path] = with_header(init_text.lstrip("\n"), init.notebooks)
+    refuse_import_cycles(files)
     return files
+
+
+def refuse_import_cycles(files: dict[str, str]) -> None:
+    """Modules that import names from each other cannot both finish importing."""
+    imports = {
+        Path(path).stem: set(re.findall(r"^from \.(\w+) import", text, re.M))
+        for path, text in files.items()
+        if not path.endswith("__init__.py")
+    }
+
+    def visit(stem, trail):
+        if stem in trail:
+            cycle = trail[trail.index(stem):] + [stem]
+            raise TangleError(
+                "modules import each other: " + " → ".join(f"{PACKAGE}/{s}.py" for s in cycle)
+                + "; move the names they share into one of them"
+            )
+        for other in sorted(imports.get(stem, ())):
+            visit(other, trail + [stem])
+
+    for stem in sorted(imports):
+        visit(stem, [])
 
 
 def edited_by_hand(text: str) -> bool:
