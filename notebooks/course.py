@@ -4,6 +4,11 @@
                   starts from its predecessor's code and not from the finished loop.
 `run_in_thread`   runs a loop in a thread of its own, because this notebook's
                   thread already runs one (ipykernel's); see chapter 0.
+
+Importing this module also names each notebook cell's code after the cell,
+`In[6]`, instead of ipykernel's temporary file (`/tmp/ipykernel_4242/31337.py`):
+a repr or traceback that says where a function was defined then names the cell
+you can see, and reads the same on every run and every machine.
 """
 from __future__ import annotations
 
@@ -18,6 +23,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
 import tangle  # noqa: E402  (tools/tangle.py, the course's tangler)
+
+
+def _name_cells_after_their_prompt() -> None:
+    try:
+        shell = get_ipython()  # noqa: F821  (defined only inside IPython)
+    except NameError:
+        return  # imported by a script or a test, not a notebook
+    shell.compile.get_code_name = lambda raw_code, code, number: f"In[{number}]"
+
+
+_name_cells_after_their_prompt()
 
 
 def package_at(chapter: int):
