@@ -46,8 +46,7 @@ async def future_round_trips(count: int) -> int:
 CONFIGURATIONS = {
     "asyncio": asyncio.new_event_loop,
     "eventloop": eventloop.new_event_loop,
-    "eventloop+py": lambda: eventloop.EventLoop(future_class=eventloop.Future,
-                                                task_factory=eventloop.task_factory),
+    "eventloop+py": lambda: eventloop.EventLoop(pure_python=True),
 }
 
 

@@ -6,6 +6,7 @@ ours — including mixed pairs, which is what proves the `_asyncio_future_blocki
 protocol works both ways — and the subclass variant (`add_subclass_tests`).
 """
 import asyncio
+import functools
 import unittest
 
 import pytest
@@ -18,15 +19,29 @@ import eventloop  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("default")
 
-#: {test name: reason}: expected failures, applied with unittest.expectedFailure
-#: (strict: a test that starts passing fails the run).
-EXPECTED_FAILURES = {}
+#: {test name: reason}: expected failures of the suites whose Task is ours, applied with
+#: unittest.expectedFailure (strict: a test that starts passing fails the run).
+EXPECTED_FAILURES = {
+    "test_get_stack": "Task.get_stack()/print_stack() are debugging aids: they arrive with the "
+                      "chapter on errors and debug mode (chapter 4's 'How asyncio does it' says so)",
+}
+
+
+def _expected_failure(test):
+    # unittest.expectedFailure marks the function it is given, and CPython's base
+    # class shares that function with every suite: mark a wrapper of our own.
+    @functools.wraps(test)
+    def wrapper(self, *args, **kwargs):
+        return test(self, *args, **kwargs)
+    return unittest.expectedFailure(wrapper)
 
 
 def _mark_expected_failures(cls):
+    if not issubclass(cls.Task, eventloop.Task):
+        return cls
     for name, reason in EXPECTED_FAILURES.items():
         if getattr(cls, name, None) is not None:
-            setattr(cls, name, unittest.expectedFailure(getattr(cls, name)))
+            setattr(cls, name, _expected_failure(getattr(cls, name)))
     return cls
 
 

@@ -1,19 +1,21 @@
-"""Chapter 3: futures, tasks, the loop's side (create_task, run_until_complete,
-async generators) and the entry points (run, Runner, policies).
+"""Chapter 5: asyncio programs on our loop — the current task, the choice of
+Future/Task classes (`pure_python`), async generators, shutdown, and the entry
+points (run, Runner, policies).
 
-Most tests run twice per package: on a loop with the defaults (asyncio's C
-`Future`/`Task`) and on a loop switched to the course's classes
-(`EventLoop(future_class=Future, task_factory=task_factory)`).
+Most tests run twice per package: on a loop with asyncio's C `Future`/`Task`
+(the package's default) and on one with the course's (`pure_python=True`).
 """
 import asyncio
 import contextvars
 import gc
+import os
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
-CHAPTER = 3
+CHAPTER = 5
 
 
 @pytest.fixture(params=["asyncio-classes", "our-classes"])
@@ -25,9 +27,7 @@ def kind(request):
 def make_loop(el, new_loop, kind):
     """make_loop() -> a loop of `el` using the classes `kind` names; closed after the test."""
     def make():
-        if kind == "our-classes":
-            return new_loop(lambda: el.EventLoop(future_class=el.Future, task_factory=el.task_factory))
-        return new_loop(el.EventLoop)
+        return new_loop(lambda: el.EventLoop(pure_python=kind == "our-classes"))
     return make
 
 
@@ -67,11 +67,46 @@ def test_create_future_and_task_make_the_chosen_classes(make_loop, classes):
     assert run(loop, main()) == "ok"
 
 
-def test_default_loop_uses_asyncio_c_classes(el, new_loop):
+def test_default_loop_uses_asyncio_c_classes(el, new_loop, monkeypatch):
+    monkeypatch.delenv("EVENTLOOP_PURE_PYTHON", raising=False)
     loop = new_loop(el.new_event_loop)
     assert type(loop.create_future()) is asyncio.Future
     assert loop.get_task_factory() is None
     loop.create_future().cancel()
+
+
+@pytest.mark.parametrize("value, pure", [("1", True), ("yes", True), ("0", False), ("", False)])
+def test_the_environment_sets_the_default(el, new_loop, monkeypatch, value, pure):
+    monkeypatch.setenv("EVENTLOOP_PURE_PYTHON", value)
+    loop = new_loop(el.new_event_loop)
+    assert type(loop.create_future()) is (el.Future if pure else asyncio.Future)
+    assert type(new_loop(lambda: el.EventLoop(pure_python=False)).create_future()) is asyncio.Future
+    assert type(new_loop(lambda: el.EventLoop(pure_python=True)).create_future()) is el.Future
+
+
+def test_python_dash_E_ignores_the_environment(el, tmp_path):
+    import subprocess
+    program = (
+        "import asyncio, sys; sys.path[:0] = sys.argv[1:]; import %s as el; "
+        "loop = el.new_event_loop(); print(type(loop.create_future()).__module__); loop.close()"
+    ) % el.__name__
+    where = str(Path(el.__file__).parent.parent)
+    env = {**os.environ, "EVENTLOOP_PURE_PYTHON": "1"}
+    plain = subprocess.run([sys.executable, "-c", program, where], env=env, capture_output=True, text=True, check=True)
+    ignored = subprocess.run([sys.executable, "-E", "-c", program, where], env=env, capture_output=True, text=True, check=True)
+    assert plain.stdout.strip() == f"{el.__name__}.futures"
+    assert ignored.stdout.strip() == "_asyncio"
+
+
+def test_run_with_pure_python(el, monkeypatch):
+    monkeypatch.delenv("EVENTLOOP_PURE_PYTHON", raising=False)
+
+    async def classes():
+        await asyncio.sleep(0)
+        return type(asyncio.current_task()), type(asyncio.get_running_loop().create_future())
+
+    assert el.run(classes(), pure_python=True) == (el.Task, el.Future)
+    assert el.run(classes()) == (asyncio.Task, asyncio.Future)
 
 
 # ---------------------------------------------------------------- asyncio on our loop
@@ -381,7 +416,7 @@ def test_current_task_and_all_tasks_see_our_tasks(make_loop, classes):
 
 
 def test_task_repr_name_and_cancel_message(el, new_loop):
-    loop = new_loop(lambda: el.EventLoop(future_class=el.Future, task_factory=el.task_factory))
+    loop = new_loop(lambda: el.EventLoop(pure_python=True))
 
     async def forever():
         await loop.create_future()
@@ -400,103 +435,6 @@ def test_task_repr_name_and_cancel_message(el, new_loop):
             return error.args, task.cancelled()
 
     assert run(loop, main()) == (("enough",), True)
-
-
-# ---------------------------------------------------------------- task factories
-
-
-def test_task_factory_errors_and_getter(el, new_loop):
-    loop = new_loop(el.new_event_loop)
-    with pytest.raises(TypeError):
-        loop.set_task_factory(42)
-    assert loop.get_task_factory() is None
-    loop.set_task_factory(el.task_factory)
-    assert loop.get_task_factory() is el.task_factory
-    loop.set_task_factory(None)
-    assert loop.get_task_factory() is None
-    with pytest.raises(TypeError):
-        el.EventLoop(task_factory="not callable")
-
-
-def test_task_factory_receives_loop_coro_and_context(el, new_loop):
-    loop = new_loop(el.new_event_loop)
-    calls = []
-
-    def factory(loop, coro, **kwargs):
-        calls.append(sorted(kwargs))
-        return asyncio.Task(coro, loop=loop, **kwargs)
-
-    loop.set_task_factory(factory)
-
-    async def main():
-        await loop.create_task(asyncio.sleep(0), name="named")
-        await loop.create_task(asyncio.sleep(0), context=contextvars.copy_context())
-
-    run(loop, main())
-    assert calls == [[], [], ["context"]]  # main() itself, then the two
-
-
-# ---------------------------------------------------------------- run_until_complete
-
-
-def test_run_until_complete_result_future_and_exception(make_loop):
-    loop = make_loop()
-
-    async def boom():
-        raise KeyError("inside")
-
-    assert run(loop, asyncio.sleep(0, "value")) == "value"
-    fut = loop.create_future()
-    loop.call_soon(fut.set_result, 7)
-    assert loop.run_until_complete(fut) == 7
-    with pytest.raises(KeyError):
-        run(loop, boom())
-    assert not loop.is_running()
-    assert run(loop, asyncio.sleep(0, "again")) == "again", "the loop is reusable after a failure"
-
-
-def test_run_until_complete_stops_when_the_future_fails(make_loop):
-    loop = make_loop()
-    trace = []
-
-    async def boom():
-        await asyncio.sleep(0)
-        raise ValueError
-
-    loop.call_later(0.05, trace.append, "a later timer")
-    with pytest.raises(ValueError):
-        run(loop, boom())
-    assert trace == [], "the loop must stop as soon as the future is done, not run on"
-
-
-def test_run_until_complete_stopped_early(make_loop):
-    loop = make_loop()
-
-    async def stopper():
-        asyncio.get_running_loop().stop()
-        await asyncio.sleep(10)
-
-    with pytest.raises(RuntimeError, match="Event loop stopped before Future completed."):
-        run(loop, stopper())
-
-
-def test_run_until_complete_refuses_when_closed_or_running(make_loop):
-    loop = make_loop()
-
-    async def nested():
-        coro = asyncio.sleep(0)
-        try:
-            loop.run_until_complete(coro)
-        finally:
-            coro.close()
-
-    with pytest.raises(RuntimeError, match="already running"):
-        run(loop, nested())
-    loop.close()
-    coro = asyncio.sleep(0)
-    with pytest.raises(RuntimeError, match="closed"):
-        loop.run_until_complete(coro)
-    coro.close()
 
 
 def test_get_running_loop_is_set_and_restored(make_loop):
