@@ -58,3 +58,28 @@ def test_an_exception_set_on_the_future_is_raised_at_the_await(el, loop):
     loop.call_later(0.02, loop.stop)
     loop.run_forever()
     assert results == ["caught KeyError('missing')"]
+
+
+def outcome(action):
+    """('ok', value) or (exception type name, message) of calling `action()`."""
+    try:
+        return "ok", action()
+    except Exception as error:
+        return type(error).__name__, str(error)
+
+
+class StopIterationSubclass(StopIteration):
+    pass
+
+
+def test_set_exception_stop_iteration_follows_the_running_python(el, loop):
+    """3.11/3.12 refuse StopIteration itself with TypeError; 3.13 stores a RuntimeError caused by it."""
+    for make in (StopIteration, lambda: StopIteration("value"), StopIterationSubclass):
+        results = []
+        for future_class in (asyncio.futures._PyFuture, el.Future):
+            future = future_class(loop=loop)
+            error = make()
+            result = outcome(lambda: future.set_exception(error))
+            stored = future.exception() if future.done() else None
+            results.append((result, type(stored).__name__, stored is not None and stored.__cause__ is error))
+        assert results[1] == results[0], make
