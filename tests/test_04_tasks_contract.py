@@ -16,7 +16,6 @@ import re
 import signal
 import sys
 import threading
-import types
 import warnings
 from asyncio import tasks
 
@@ -191,7 +190,7 @@ def test_a_task_that_cancels_itself(pair):
     ]
 
 
-def test_uncancel_before_the_step_takes_the_request_back(el, pair, kind):
+def test_uncancel_before_the_step_takes_the_request_back(pair, kind):
     """Deliberate, on 3.11 and 3.12: our Task clears `_must_cancel` when uncancel() reaches 0.
 
     Python 3.13 does so too (tasks.py, Task.uncancel); 3.11 and 3.12, C and
@@ -261,6 +260,20 @@ def test_task_constructor_refuses_a_non_coroutine(el, new_loop):
     with pytest.raises(TypeError, match="a coroutine was expected, got 42"):
         el.Task(42, loop=loop)
     assert not loop._ready, "a refused task schedules nothing"
+
+
+@pytest.mark.parametrize("name", [None, "given", 42, ("a", "tuple")], ids=["None", "str", "int", "tuple"])
+def test_task_names_are_strings(el, new_loop, name):
+    loop = new_loop(el.EventLoop)
+    names = []
+    for task_class in (asyncio.Task, tasks._PyTask, el.Task):
+        task = task_class(asyncio.sleep(0), loop=loop, name=name)
+        task.cancel()
+        names.append(task.get_name())
+    loop.run_until_complete(asyncio.sleep(0))
+    if name is None:  # each class counts on its own: Task-7, Task-8...
+        names = [re.sub(r"^Task-\d+$", "Task-N", n) for n in names]
+    assert names[2] == names[1] == names[0] == ("Task-N" if name is None else str(name))
 
 
 def test_a_task_whose_constructor_fails_reports_nothing_when_collected(el, new_loop):
@@ -344,6 +357,14 @@ def test_run_until_complete_bad_arguments_and_states(pair):
             return results[0]
 
         trace.append(loop.run_until_complete(from_another_thread()))
+
+        async def stops_the_loop():
+            loop.stop()
+            await asyncio.sleep(3600)
+
+        stopper = stops_the_loop()
+        trace.append(outcome(loop.run_until_complete, stopper))
+        stopper.close()
         return trace
 
     assert pair.compare(scenario) == [
@@ -354,6 +375,7 @@ def test_run_until_complete_bad_arguments_and_states(pair):
         ("CancelledError", "never mind"),
         ("RuntimeError", "This event loop is already running"),
         ("RuntimeError", "This event loop is already running"),
+        ("RuntimeError", "Event loop stopped before Future completed."),
     ]
 
 
