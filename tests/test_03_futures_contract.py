@@ -348,29 +348,6 @@ def test_set_exception_instantiates_a_class_and_keeps_the_traceback(sides):
     assert sides.compare(scenario) == ("LookupError()", True)
 
 
-def test_stop_iteration_is_refused_with_a_type_error(el, new_loop):
-    """Deliberate: our Future keeps Python 3.11/3.12's TypeError on every version.
-
-    Python 3.13 instead stores a RuntimeError (whose __cause__ is the
-    StopIteration) and does so for subclasses too (futures.py, set_exception);
-    chapter 3 says we keep the older behaviour, and tests/cpython marks
-    CPython's two 3.13 tests as expected failures for it.
-    """
-    loop = new_loop(el.EventLoop)
-    for stop in (StopIteration, StopIteration("x")):
-        fut = el.Future(loop=loop)
-        with pytest.raises(TypeError, match="StopIteration interacts badly with generators"):
-            fut.set_exception(stop)
-        assert not fut.done()
-
-    class Subclass(StopIteration):
-        pass
-
-    fut = el.Future(loop=loop)
-    fut.set_exception(Subclass())
-    assert type(fut.exception()) is Subclass
-
-
 # ---------------------------------------------------------------- reprs and the await protocol
 
 

@@ -6,9 +6,7 @@ final package they are asyncio's unless `pure_python=True` (chapter 5), so the
 tests that care say which class they expect.
 """
 import asyncio
-import contextlib
 import contextvars
-import sys
 
 import pytest
 
@@ -142,56 +140,3 @@ def test_run_until_complete_refuses_when_closed_or_running(loop):
     with pytest.raises(RuntimeError, match="closed"):
         loop.run_until_complete(coro)
     coro.close()
-
-
-
-
-def test_uncancel_to_zero_follows_the_running_python(el, loop):
-    """3.13's uncancel() forgets a cancellation requested before the task ran; 3.11/3.12 don't."""
-    results = []
-    for task_class in (asyncio.tasks._PyTask, el.Task):
-        async def quick():
-            return "finished"
-
-        task = task_class(quick(), loop=loop)
-        task.cancel()
-        task.uncancel()
-        try:
-            results.append(("result", run(loop, task)))
-        except asyncio.CancelledError:
-            results.append(("cancelled", task.cancelled()))
-    assert results[1] == results[0]
-
-
-class NamelessTask:
-    """What a careless task factory returns: a future-like task without set_name()."""
-
-    def __init__(self, loop, coro):
-        self.task = asyncio.Task(coro, loop=loop)
-
-
-def test_a_task_factory_without_set_name_follows_the_running_python(el, loop):
-    """create_task(name=...) on a nameless task: 3.11/3.12 warn and go on, 3.13 raises."""
-    results = []
-    for make_loop in (asyncio.new_event_loop, lambda: loop):
-        this_loop = make_loop()
-        made = []
-        this_loop.set_task_factory(lambda loop, coro: made.append(NamelessTask(loop, coro)) or made[-1])
-        try:
-            warns = pytest.warns(DeprecationWarning, match="set_name") if sys.version_info < (3, 13) else contextlib.nullcontext()
-            with warns:
-                result = outcome(lambda: type(this_loop.create_task(asyncio.sleep(0), name="x")).__name__)
-            results.append(result)
-            this_loop.run_until_complete(made[0].task)  # made either way: let it finish
-        finally:
-            if this_loop is not loop:
-                this_loop.close()
-    assert results[1] == results[0]
-    assert results[0][0] == ("ok" if sys.version_info < (3, 13) else "AttributeError")
-
-
-def outcome(action):
-    try:
-        return "ok", action()
-    except Exception as error:
-        return type(error).__name__, str(error)
