@@ -671,3 +671,53 @@ def test_a_handle_whose_callback_raised_is_the_one_in_the_context(loops):
         return seen + [handles[0].cancelled()]
 
     assert loops.compare(scenario) == [True, False]
+
+
+# ---------------------------------------------------------------- exceptions that are not Exceptions
+
+
+class NotAnException(BaseException):
+    """A BaseException that is neither SystemExit nor KeyboardInterrupt."""
+
+
+@pytest.mark.parametrize("exception", [asyncio.CancelledError, GeneratorExit, NotAnException])
+def test_other_base_exceptions_from_a_callback_go_to_the_handler(loops, exception):
+    def scenario(loop):
+        errors = record_errors(loop)
+
+        def fail():
+            raise exception("from a callback")
+
+        loop.call_soon(fail)
+        loop.call_soon(errors.append, "the batch goes on")
+        run_once(loop)
+        return [(message.split(" at ")[0], *rest) for message, *rest in errors[:1]] + errors[1:]
+
+    assert loops.compare(scenario) == [
+        ("Exception in callback test_other_base_exceptions_from_a_callback_go_to_the_handler.<locals>"
+         ".scenario.<locals>.fail()", exception.__name__, "from a callback"),
+        "the batch goes on",
+    ]
+
+
+# ---------------------------------------------------------------- debug mode, deliberately less
+
+
+def test_debug_mode_extras_wait_for_the_debug_chapter(loops, caplog):
+    """asyncio's debug mode records where each handle was created ('source_traceback'),
+    and logs "Close <loop>"; chapter 1's loop does neither yet. Everything else matches."""
+
+    def scenario(loop):
+        loop.set_debug(True)
+        keys = []
+        loop.set_exception_handler(lambda loop, context: keys.append(sorted(context)))
+        loop.call_soon(lambda: 1 / 0)
+        run_once(loop)
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="asyncio"):
+            loop.close()
+        return keys, [r.getMessage().split()[0] for r in caplog.records]
+
+    theirs, ours = loops.run(scenario)
+    assert theirs == ([["exception", "handle", "message", "source_traceback"]], ["Close"])
+    assert ours == ([["exception", "handle", "message"]], [])
