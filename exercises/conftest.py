@@ -11,7 +11,7 @@ Which one:
 
     python -m pytest -q exercises --chapter 1     chapter 1 only, against your challenges.py
     python -m pytest -q                           every chapter, against the solutions
-    ... --against starter|solution                choose explicitly (the meta-test does)
+    ... --against starter|solution|FILE.py        choose explicitly (the meta-test does)
 
 The project's full test run passes no option, so it proves that every reference
 solution passes its checks; `test_checks_can_fail.py` proves the other half,
@@ -70,9 +70,10 @@ def pytest_addoption(parser):
         help="check only chapter N's challenges, against your exercises/NN-*/challenges.py",
     )
     group.addoption(
-        "--against", choices=("starter", "solution"), default=None,
-        help="run the exercise checks against the chapter's challenges.py (starter) or the "
-             "reference solution (solution). Default: starter with --chapter, else solution.",
+        "--against", metavar="starter|solution|FILE.py", default=None,
+        help="run the exercise checks against the chapter's challenges.py (starter), the "
+             "reference solution (solution), or another file (the meta-test's wrong answers). "
+             "Default: starter with --chapter, else solution.",
     )
 
 
@@ -96,6 +97,7 @@ def selected_folder(config) -> Path | None:
 
 
 def against(config) -> str:
+    """"starter", "solution", or the path of a file to check instead."""
     chosen = config.getoption("against", default=None)
     if chosen:
         return chosen
@@ -104,14 +106,20 @@ def against(config) -> str:
 
 def pytest_configure(config):
     selected_folder(config)  # reject a bad --chapter before collecting anything
+    chosen = against(config)
+    if chosen not in ("starter", "solution") and not (chosen.endswith(".py") and Path(chosen).is_file()):
+        raise pytest.UsageError(f"--against {chosen}: say starter, solution, or the path of a .py file")
 
 
 def pytest_report_header(config):
     folder = selected_folder(config)
-    if against(config) == "starter":
+    chosen = against(config)
+    if chosen == "starter":
         which = f"{folder.relative_to(HERE.parent)}/challenges.py" if folder else "each chapter's challenges.py"
-    else:
+    elif chosen == "solution":
         which = "the reference solutions in exercises/solutions/"
+    else:
+        which = chosen
     return f"exercises: checking {which}"
 
 
@@ -163,8 +171,8 @@ def import_by_path(path: Path):
     """Import a file whose folder is not a package, under a name unique to its path."""
     path = path.resolve()
     if path not in _modules:
-        relative = path.relative_to(HERE).with_suffix("")
-        name = "exercises_" + re.sub(r"\W", "_", "_".join(relative.parts))
+        relative = path.relative_to(HERE) if path.is_relative_to(HERE) else path.relative_to(path.anchor)
+        name = "exercises_" + re.sub(r"\W", "_", "_".join(relative.with_suffix("").parts))
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
@@ -181,9 +189,12 @@ def import_by_path(path: Path):
 def challenges(request):
     """The module under test: the chapter's challenges.py, or its reference solution."""
     folder = request.path.parent
-    if against(request.config) == "starter":
+    chosen = against(request.config)
+    if chosen == "starter":
         return import_by_path(folder / "challenges.py")
-    return import_by_path(solution_path(folder))
+    if chosen == "solution":
+        return import_by_path(solution_path(folder))
+    return import_by_path(Path(chosen))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
