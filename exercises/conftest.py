@@ -11,7 +11,8 @@ Which one:
 
     python -m pytest -q exercises --chapter 1     chapter 1 only, against your challenges.py
     python -m pytest -q                           every chapter, against the solutions
-    ... --against starter|solution|FILE.py        choose explicitly (the meta-test does)
+    ... --against starter|solution                choose explicitly (the meta-test does)
+    ... --wrong FILE.py [--wrong FILE2.py]        each file instead (known wrong answers)
 
 The project's full test run passes no option, so it proves that every reference
 solution passes its checks; `test_checks_can_fail.py` proves the other half,
@@ -70,10 +71,14 @@ def pytest_addoption(parser):
         help="check only chapter N's challenges, against your exercises/NN-*/challenges.py",
     )
     group.addoption(
-        "--against", metavar="starter|solution|FILE.py", default=None,
-        help="run the exercise checks against the chapter's challenges.py (starter), the "
-             "reference solution (solution), or another file (the meta-test's wrong answers). "
-             "Default: starter with --chapter, else solution.",
+        "--against", choices=("starter", "solution"), default=None,
+        help="run the exercise checks against the chapter's challenges.py (starter) or the "
+             "reference solution (solution). Default: starter with --chapter, else solution.",
+    )
+    group.addoption(
+        "--wrong", metavar="FILE.py", action="append", default=[],
+        help="run every check once against each FILE instead (the meta-test's known wrong "
+             "answers; repeat the option for several files)",
     )
 
 
@@ -97,7 +102,6 @@ def selected_folder(config) -> Path | None:
 
 
 def against(config) -> str:
-    """"starter", "solution", or the path of a file to check instead."""
     chosen = config.getoption("against", default=None)
     if chosen:
         return chosen
@@ -106,20 +110,19 @@ def against(config) -> str:
 
 def pytest_configure(config):
     selected_folder(config)  # reject a bad --chapter before collecting anything
-    chosen = against(config)
-    if chosen not in ("starter", "solution") and not (chosen.endswith(".py") and Path(chosen).is_file()):
-        raise pytest.UsageError(f"--against {chosen}: say starter, solution, or the path of a .py file")
+    for wrong in config.getoption("wrong"):
+        if not Path(wrong).is_file():
+            raise pytest.UsageError(f"--wrong {wrong}: no such file")
 
 
 def pytest_report_header(config):
     folder = selected_folder(config)
-    chosen = against(config)
-    if chosen == "starter":
+    if config.getoption("wrong"):
+        which = ", ".join(config.getoption("wrong"))
+    elif against(config) == "starter":
         which = f"{folder.relative_to(HERE.parent)}/challenges.py" if folder else "each chapter's challenges.py"
-    elif chosen == "solution":
-        which = "the reference solutions in exercises/solutions/"
     else:
-        which = chosen
+        which = "the reference solutions in exercises/solutions/"
     return f"exercises: checking {which}"
 
 
@@ -188,18 +191,23 @@ def import_by_path(path: Path):
 @pytest.fixture
 def challenges(request):
     """The module under test: the chapter's challenges.py, or its reference solution."""
+    if hasattr(request, "param"):  # --wrong FILE
+        return import_by_path(request.param)
     folder = request.path.parent
-    chosen = against(request.config)
-    if chosen == "starter":
+    if against(request.config) == "starter":
         return import_by_path(folder / "challenges.py")
-    if chosen == "solution":
-        return import_by_path(solution_path(folder))
-    return import_by_path(Path(chosen))
+    return import_by_path(solution_path(folder))
+
+
+def pytest_generate_tests(metafunc):
+    wrong = [Path(path).resolve() for path in metafunc.config.getoption("wrong")]
+    if wrong and "challenges" in metafunc.fixturenames:
+        metafunc.parametrize("challenges", wrong, ids=[path.stem for path in wrong], indirect=True)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     folder = selected_folder(config)
-    if folder is None or against(config) != "starter":
+    if folder is None or against(config) != "starter" or config.getoption("wrong"):
         return
     stats = terminalreporter.stats
     passed = len([r for r in stats.get("passed", ()) if r.when == "call"])

@@ -34,6 +34,20 @@ def passes(loop, n):
         one_pass(loop)
 
 
+def settle(loop, future):
+    """loop.run_until_complete(future), but a future that never settles fails instead of hanging."""
+    guard = loop.call_later(1.0, loop.stop)
+    try:
+        return loop.run_until_complete(future)
+    except RuntimeError as error:
+        if "stopped before Future completed" not in str(error):
+            raise
+        pytest.fail(f"after a second, this future had still not settled: {future!r}",
+                    pytrace=False)
+    finally:
+        guard.cancel()
+
+
 def no_errors(errors):
     return (
         f"a done callback raised, and the loop's exception handler got {errors!r}: nothing "
@@ -66,7 +80,7 @@ def test_first_completed_takes_the_first_result_and_leaves_the_losers_alone(chal
     winner = challenges.first_completed(loop, *futures)
     assert winner not in futures and not winner.done(), "return a new, pending future"
     loop.call_later(0.01, futures[1].set_result, "second future")
-    assert loop.run_until_complete(winner) == "second future", "the earliest input to be done wins"
+    assert settle(loop, winner) == "second future", "the earliest input to be done wins"
     assert not futures[0].done() and not futures[2].done(), (
         "the losers are left alone (not cancelled), as asyncio.wait(FIRST_COMPLETED) leaves "
         "its pending futures: the caller decides what to do with them"
@@ -127,7 +141,7 @@ def test_first_completed_passes_on_exceptions_and_cancellation(challenges, loop,
     error = KeyError("first")
     loop.call_soon(a.set_exception, error)
     with pytest.raises(KeyError) as raised:
-        loop.run_until_complete(winner)
+        settle(loop, winner)
     assert raised.value is error, "the returned future fails with the input's exception object"
     assert not b.done(), "the loser is left alone"
 
@@ -135,7 +149,7 @@ def test_first_completed_passes_on_exceptions_and_cancellation(challenges, loop,
     winner = challenges.first_completed(loop, c, d)
     loop.call_soon(d.cancel)
     with pytest.raises(asyncio.CancelledError):
-        loop.run_until_complete(winner)
+        settle(loop, winner)
     assert winner.cancelled(), (
         "the first input was cancelled: the returned future is cancelled too (cancel() it; "
         "set_exception(CancelledError()) makes a future that failed, not a cancelled one)"
@@ -150,7 +164,7 @@ def test_first_completed_leaves_no_callbacks_on_the_losers(challenges, loop, err
         request = loop.create_future()
         winner = challenges.first_completed(loop, shutdown, request)
         loop.call_soon(request.set_result, n)
-        assert loop.run_until_complete(winner) == n
+        assert settle(loop, winner) == n
     assert shutdown.waiting == [], (
         f"after three races won by other inputs, the `shutdown` future still holds "
         f"{len(shutdown.waiting)} of your callbacks: remove them (remove_done_callback) once "
@@ -191,11 +205,11 @@ def test_first_completed_works_with_tasks(challenges, loop, errors):
     slow = loop.create_task(nap(1, "slow"))
     fast = loop.create_task(nap(0.001, "fast"))
     try:
-        assert loop.run_until_complete(challenges.first_completed(loop, slow, fast)) == "fast"
+        assert settle(loop, challenges.first_completed(loop, slow, fast)) == "fast"
         assert not slow.done(), "the slow task is left running"
     finally:  # pass or fail, the tasks end here, not in a closed loop
         slow.cancel()
-        loop.run_until_complete(asyncio.gather(slow, fast, return_exceptions=True))
+        settle(loop, asyncio.gather(slow, fast, return_exceptions=True))
     assert slow.cancelled()
     assert not errors, no_errors(errors)
 
@@ -209,7 +223,7 @@ def test_then_maps_the_result(challenges, loop, errors):
     assert doubled.get_loop() is loop, "the new future belongs to the input's loop"
     described = challenges.then(doubled, lambda x: f"the answer is {x}")  # then() chains
     loop.call_soon(answer.set_result, 21)
-    assert loop.run_until_complete(described) == "the answer is 42"
+    assert settle(loop, described) == "the answer is 42"
     assert doubled.result() == 42 and not errors, no_errors(errors)
 
 
@@ -218,7 +232,7 @@ def test_then_puts_fns_exception_in_the_future(challenges, loop, errors):
     failed = challenges.then(answer, lambda x: 1 / x)
     loop.call_soon(answer.set_result, 0)
     with pytest.raises(ZeroDivisionError):
-        loop.run_until_complete(failed)
+        settle(loop, failed)
     assert not errors, (
         f"fn's exception must land in the returned future, not in the loop's exception "
         f"handler, which got {errors!r}"
@@ -234,10 +248,10 @@ def test_then_passes_failure_and_cancellation_through(challenges, loop, errors):
     loop.call_soon(failing.set_exception, error)
     loop.call_soon(cancelled.cancel)
     with pytest.raises(KeyError) as raised:
-        loop.run_until_complete(after_failure)
+        settle(loop, after_failure)
     assert raised.value is error, "a failed input: the new future fails with its exception object"
     with pytest.raises(asyncio.CancelledError):
-        loop.run_until_complete(after_cancel)
+        settle(loop, after_cancel)
     assert after_cancel.cancelled(), (
         "a cancelled input: the new future is cancelled (cancel() it, don't set_exception)"
     )
