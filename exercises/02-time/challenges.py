@@ -102,7 +102,8 @@ class WheelLoop(EventLoop):
     Scheduling is O(1): compute a slot, append. Each pass visits the buckets
     whose ticks have begun since the last pass and moves their due timers to
     `_ready`; there is no heap, no O(log n). That is where the wheel beats the
-    heap — millions of timeouts, mostly cancelled, as Linux and Kafka have.
+    heap when there are many timers (Linux's kernel timers and Kafka's request
+    timeouts live in wheels); `wheel_workload`, below, is where you show it.
 
     The contract is the heap loop's (`call_at`, `call_later`, `cancel`,
     `_run_once`), at tick granularity:
