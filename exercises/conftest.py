@@ -12,6 +12,7 @@ Which one:
     python -m pytest -q exercises --chapter 1     chapter 1 only, against your challenges.py
     python -m pytest -q                           every chapter, against the solutions
     ... --against starter|solution                choose explicitly (the meta-test does)
+    ... --wrong FILE.py [--wrong FILE2.py]        each file instead (known wrong answers)
 
 The project's full test run passes no option, so it proves that every reference
 solution passes its checks; `test_checks_can_fail.py` proves the other half,
@@ -74,6 +75,11 @@ def pytest_addoption(parser):
         help="run the exercise checks against the chapter's challenges.py (starter) or the "
              "reference solution (solution). Default: starter with --chapter, else solution.",
     )
+    group.addoption(
+        "--wrong", metavar="FILE.py", action="append", default=[],
+        help="run every check once against each FILE instead (the meta-test's known wrong "
+             "answers; repeat the option for several files)",
+    )
 
 
 def selected_folder(config) -> Path | None:
@@ -104,11 +110,16 @@ def against(config) -> str:
 
 def pytest_configure(config):
     selected_folder(config)  # reject a bad --chapter before collecting anything
+    for wrong in config.getoption("wrong"):
+        if not Path(wrong).is_file():
+            raise pytest.UsageError(f"--wrong {wrong}: no such file")
 
 
 def pytest_report_header(config):
     folder = selected_folder(config)
-    if against(config) == "starter":
+    if config.getoption("wrong"):
+        which = ", ".join(config.getoption("wrong"))
+    elif against(config) == "starter":
         which = f"{folder.relative_to(HERE.parent)}/challenges.py" if folder else "each chapter's challenges.py"
     else:
         which = "the reference solutions in exercises/solutions/"
@@ -163,8 +174,8 @@ def import_by_path(path: Path):
     """Import a file whose folder is not a package, under a name unique to its path."""
     path = path.resolve()
     if path not in _modules:
-        relative = path.relative_to(HERE).with_suffix("")
-        name = "exercises_" + re.sub(r"\W", "_", "_".join(relative.parts))
+        relative = path.relative_to(HERE) if path.is_relative_to(HERE) else path.relative_to(path.anchor)
+        name = "exercises_" + re.sub(r"\W", "_", "_".join(relative.with_suffix("").parts))
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
@@ -180,15 +191,23 @@ def import_by_path(path: Path):
 @pytest.fixture
 def challenges(request):
     """The module under test: the chapter's challenges.py, or its reference solution."""
+    if hasattr(request, "param"):  # --wrong FILE
+        return import_by_path(request.param)
     folder = request.path.parent
     if against(request.config) == "starter":
         return import_by_path(folder / "challenges.py")
     return import_by_path(solution_path(folder))
 
 
+def pytest_generate_tests(metafunc):
+    wrong = [Path(path).resolve() for path in metafunc.config.getoption("wrong")]
+    if wrong and "challenges" in metafunc.fixturenames:
+        metafunc.parametrize("challenges", wrong, ids=[path.stem for path in wrong], indirect=True)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     folder = selected_folder(config)
-    if folder is None or against(config) != "starter":
+    if folder is None or against(config) != "starter" or config.getoption("wrong"):
         return
     stats = terminalreporter.stats
     passed = len([r for r in stats.get("passed", ()) if r.when == "call"])

@@ -15,13 +15,21 @@ need no plugin, and nbval's imports alone would triple the time.
 If you have been solving a chapter in place, its starter is no longer the
 untouched one: git then shows local changes to challenges.py, and the starter
 half is skipped for that chapter (CI runs it on a clean checkout).
+
+A check that fails on stubs may still pass a *wrong* answer. WRONG_ANSWERS
+lists the classic ones: each is the reference solution with one function or
+class replaced by a plausible mistake, and the checks named with it must fail
+on it (the others may pass). When you meet a new wrong answer that the checks
+let through, add it here first, then the check that catches it.
 """
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import textwrap
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -38,8 +46,8 @@ CASES = [
 ]
 
 
-def run_checks(number: int, folder: Path, against: str, tmp_path: Path) -> tuple[dict, str]:
-    """Run a chapter's checks in a subprocess; return ({check: outcome}, output)."""
+def run_checks(number: int, folder: Path, options: list[str], tmp_path: Path) -> tuple[dict, str]:
+    """Run a chapter's checks in a subprocess; return ({check id: outcome}, output)."""
     report = tmp_path / "report.xml"
     env = {key: value for key, value in os.environ.items() if key != "PYTEST_ADDOPTS"}
     env[META_ENV] = "1"
@@ -47,9 +55,9 @@ def run_checks(number: int, folder: Path, against: str, tmp_path: Path) -> tuple
     command = [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
         str((folder / "test_challenges.py").relative_to(ROOT)),
-        "--chapter", str(number), "--against", against, f"--junitxml={report}",
+        "--chapter", str(number), *options, f"--junitxml={report}",
     ]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     output = done.stdout + done.stderr
     assert report.exists(), f"pytest wrote no report; it said:\n{output}"
     outcomes = {}
@@ -75,7 +83,7 @@ def starter_has_local_changes(path: Path) -> bool:
 def test_every_check_fails_on_the_starter_and_passes_on_the_solution(number, folder, against, tmp_path):
     if against == "starter" and starter_has_local_changes(folder / "challenges.py"):
         pytest.skip(f"{folder.name}/challenges.py has local changes: it is no longer the untouched starter")
-    outcomes, output = run_checks(number, folder, against, tmp_path)
+    outcomes, output = run_checks(number, folder, ["--against", against], tmp_path)
     assert outcomes, f"no checks ran for {folder.name}; pytest said:\n{output}"
     if against == "starter":
         wrong = {name: outcome for name, outcome in outcomes.items() if outcome != "failed"}
@@ -88,3 +96,441 @@ def test_every_check_fails_on_the_starter_and_passes_on_the_solution(number, fol
     else:
         wrong = {name: outcome for name, outcome in outcomes.items() if outcome != "passed"}
         assert not wrong, f"the reference solution for {folder.name} does not pass: {wrong}\n{output}"
+
+
+# ── known wrong answers ────────────────────────────────────────────────────
+
+@dataclass
+class WrongAnswer:
+    folder: str  # the chapter's folder, e.g. "03-futures"
+    mistake: str  # what is wrong, in a few words (the test's id)
+    caught_by: tuple[str, ...]  # checks that must fail on it
+    code: str  # replaces the solution's definition of the same name
+
+
+WRONG_ANSWERS = [
+    # ── chapter 2: the wheel's workload
+    WrongAnswer("02-time", "a workload of a hundred timers",
+                ("test_wheel_beats_the_heap_on_your_workload",), """
+        def wheel_workload(loop):
+            for n in range(100):
+                loop.call_later(n / 100, lambda: None)
+            loop.call_later(1.5, loop.stop)
+            loop.run_forever()
+    """),
+    WrongAnswer("02-time", "a workload of timers cancelled before they fire",
+                ("test_wheel_beats_the_heap_on_your_workload",), """
+        def wheel_workload(loop):
+            timers = [loop.call_later(1 + n / 10_000, lambda: None) for n in range(10_000)]
+            for timer in timers:
+                timer.cancel()
+            loop.call_later(2.5, loop.stop)
+            loop.run_forever()
+    """),
+    # ── chapter 3: first_completed
+    WrongAnswer("03-futures", "first_completed without a done() guard",
+                ("test_first_completed_two_inputs_done_in_the_same_pass",
+                 "test_first_completed_with_inputs_already_done"), """
+        def first_completed(loop, *futures):
+            if not futures:
+                raise ValueError("no futures")
+            winner = loop.create_future()
+
+            def on_input_done(future):
+                _copy_outcome(future, winner)  # the second input's call raises InvalidStateError
+
+            def on_winner_done(_):
+                for future in futures:
+                    future.remove_done_callback(on_input_done)
+
+            for future in futures:
+                future.add_done_callback(on_input_done)
+            winner.add_done_callback(on_winner_done)
+            return winner
+    """),
+    WrongAnswer("03-futures", "first_completed cancels the losers",
+                ("test_first_completed_takes_the_first_result_and_leaves_the_losers_alone",
+                 "test_first_completed_passes_on_exceptions_and_cancellation",
+                 "test_first_completed_works_with_tasks"), """
+        def first_completed(loop, *futures):
+            if not futures:
+                raise ValueError("no futures")
+            winner = loop.create_future()
+
+            def on_input_done(future):
+                if not winner.done():
+                    _copy_outcome(future, winner)
+                    for other in futures:
+                        other.cancel()
+
+            for future in futures:
+                future.add_done_callback(on_input_done)
+            return winner
+    """),
+    WrongAnswer("03-futures", "first_completed leaves its callbacks on the losers",
+                ("test_first_completed_leaves_no_callbacks_on_the_losers",
+                 "test_cancelling_the_result_leaves_the_inputs_alone"), """
+        def first_completed(loop, *futures):
+            if not futures:
+                raise ValueError("no futures")
+            winner = loop.create_future()
+
+            def on_input_done(future):
+                if not winner.done():
+                    _copy_outcome(future, winner)
+
+            for future in futures:
+                future.add_done_callback(on_input_done)
+            return winner
+    """),
+    WrongAnswer("03-futures", "first_completed cleans up only when an input wins",
+                ("test_cancelling_the_result_leaves_the_inputs_alone",), """
+        def first_completed(loop, *futures):
+            if not futures:
+                raise ValueError("no futures")
+            winner = loop.create_future()
+
+            def on_input_done(future):
+                if not winner.done():
+                    _copy_outcome(future, winner)
+                    for other in futures:
+                        other.remove_done_callback(on_input_done)
+
+            for future in futures:
+                future.add_done_callback(on_input_done)
+            return winner
+    """),
+    WrongAnswer("03-futures", "cancelling first_completed's future cancels the inputs",
+                ("test_cancelling_the_result_leaves_the_inputs_alone",), """
+        def first_completed(loop, *futures):
+            if not futures:
+                raise ValueError("no futures")
+            winner = loop.create_future()
+
+            def on_input_done(future):
+                if not winner.done():
+                    _copy_outcome(future, winner)
+
+            def on_winner_done(winner):
+                for future in futures:
+                    future.remove_done_callback(on_input_done)
+                    if winner.cancelled():
+                        future.cancel()
+
+            for future in futures:
+                future.add_done_callback(on_input_done)
+            winner.add_done_callback(on_winner_done)
+            return winner
+    """),
+    WrongAnswer("03-futures", "first_completed copies result() only",
+                ("test_first_completed_passes_on_exceptions_and_cancellation",), """
+        def first_completed(loop, *futures):
+            if not futures:
+                raise ValueError("no futures")
+            winner = loop.create_future()
+
+            def on_input_done(future):
+                if not winner.done():
+                    winner.set_result(future.result())  # raises for a failed or cancelled input
+
+            def on_winner_done(_):
+                for future in futures:
+                    future.remove_done_callback(on_input_done)
+
+            for future in futures:
+                future.add_done_callback(on_input_done)
+            winner.add_done_callback(on_winner_done)
+            return winner
+    """),
+    WrongAnswer("03-futures", "first_completed turns cancellation into an exception",
+                ("test_first_completed_passes_on_exceptions_and_cancellation",), """
+        import asyncio
+
+        def first_completed(loop, *futures):
+            if not futures:
+                raise ValueError("no futures")
+            winner = loop.create_future()
+
+            def on_input_done(future):
+                if winner.done():
+                    return
+                if future.cancelled():
+                    winner.set_exception(asyncio.CancelledError())
+                else:
+                    _copy_outcome(future, winner)
+
+            def on_winner_done(_):
+                for future in futures:
+                    future.remove_done_callback(on_input_done)
+
+            for future in futures:
+                future.add_done_callback(on_input_done)
+            winner.add_done_callback(on_winner_done)
+            return winner
+    """),
+    WrongAnswer("03-futures", "first_completed scans for done inputs and keeps going",
+                ("test_first_completed_with_inputs_already_done",), """
+        def first_completed(loop, *futures):
+            if not futures:
+                raise ValueError("no futures")
+            winner = loop.create_future()
+            for future in futures:
+                if future.done():
+                    _copy_outcome(future, winner)  # the second done input raises
+            if winner.done():
+                return winner
+
+            def on_input_done(future):
+                if not winner.done():
+                    _copy_outcome(future, winner)
+
+            def on_winner_done(_):
+                for future in futures:
+                    future.remove_done_callback(on_input_done)
+
+            for future in futures:
+                future.add_done_callback(on_input_done)
+            winner.add_done_callback(on_winner_done)
+            return winner
+    """),
+    WrongAnswer("03-futures", "first_completed in a task, with asyncio.wait",
+                ("test_first_completed_settles_in_the_pass_after_the_input",), """
+        import asyncio
+
+        def first_completed(loop, *futures):
+            if not futures:
+                raise ValueError("no futures")
+
+            async def race():
+                done, _ = await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+                return await next(f for f in futures if f in done)
+
+            return loop.create_task(race())
+    """),
+    WrongAnswer("03-futures", "first_completed accepts no inputs",
+                ("test_first_completed_needs_an_input",), """
+        def first_completed(loop, *futures):
+            winner = loop.create_future()
+
+            def on_input_done(future):
+                if not winner.done():
+                    _copy_outcome(future, winner)
+
+            def on_winner_done(_):
+                for future in futures:
+                    future.remove_done_callback(on_input_done)
+
+            for future in futures:
+                future.add_done_callback(on_input_done)
+            winner.add_done_callback(on_winner_done)
+            return winner
+    """),
+    # ── chapter 3: then
+    WrongAnswer("03-futures", "then without a done() guard",
+                ("test_cancelling_the_new_future_cancels_the_input",), """
+        def then(future, fn):
+            derived = future.get_loop().create_future()
+
+            def on_source_done(source):
+                if source.cancelled() or source.exception() is not None:
+                    _copy_outcome(source, derived)
+                    return
+                try:
+                    derived.set_result(fn(source.result()))
+                except Exception as error:
+                    derived.set_exception(error)
+
+            def on_derived_done(derived):
+                if derived.cancelled():
+                    future.cancel()
+
+            future.add_done_callback(on_source_done)
+            derived.add_done_callback(on_derived_done)
+            return derived
+    """),
+    WrongAnswer("03-futures", "then calls fn whatever the outcome",
+                ("test_then_passes_failure_and_cancellation_through",), """
+        def then(future, fn):
+            derived = future.get_loop().create_future()
+
+            def on_source_done(source):
+                if derived.done():
+                    return
+                try:
+                    derived.set_result(fn(source.result()))
+                except Exception as error:
+                    derived.set_exception(error)
+
+            def on_derived_done(derived):
+                if derived.cancelled():
+                    future.cancel()
+
+            future.add_done_callback(on_source_done)
+            derived.add_done_callback(on_derived_done)
+            return derived
+    """),
+    WrongAnswer("03-futures", "then lets fn's exception escape",
+                ("test_then_puts_fns_exception_in_the_future",), """
+        def then(future, fn):
+            derived = future.get_loop().create_future()
+
+            def on_source_done(source):
+                if derived.done():
+                    return
+                if source.cancelled() or source.exception() is not None:
+                    _copy_outcome(source, derived)
+                else:
+                    derived.set_result(fn(source.result()))
+
+            def on_derived_done(derived):
+                if derived.cancelled():
+                    future.cancel()
+
+            future.add_done_callback(on_source_done)
+            derived.add_done_callback(on_derived_done)
+            return derived
+    """),
+    WrongAnswer("03-futures", "then does not pass cancellation back",
+                ("test_cancelling_the_new_future_cancels_the_input",), """
+        def then(future, fn):
+            derived = future.get_loop().create_future()
+
+            def on_source_done(source):
+                if derived.done():
+                    return
+                if source.cancelled() or source.exception() is not None:
+                    _copy_outcome(source, derived)
+                    return
+                try:
+                    derived.set_result(fn(source.result()))
+                except Exception as error:
+                    derived.set_exception(error)
+
+            future.add_done_callback(on_source_done)
+            return derived
+    """),
+    # ── chapter 4: counting_factory
+    WrongAnswer("04-tasks", "counting_factory counts send() only",
+                ("test_counting_factory_counts_thrown_cancellation",), """
+        class _CountingCoroutine(_CountingCoroutine):
+            def throw(self, *args):
+                return self._coro.throw(*args)
+    """),
+    # ── chapter 4: start_eagerly
+    WrongAnswer("04-tasks", "start_eagerly that leaves the caller current",
+                ("test_start_eagerly_runs_the_first_step_now_as_the_current_task",
+                 "test_start_eagerly_returns_the_task_that_was_current"), """
+        import asyncio as _asyncio
+
+        _real_start_eagerly = start_eagerly
+
+        def start_eagerly(loop, coro, *, name=None, context=None):
+            enter, leave = _asyncio._enter_task, _asyncio._leave_task
+            _asyncio._enter_task = _asyncio._leave_task = lambda loop, task: None
+            try:
+                return _real_start_eagerly(loop, coro, name=name, context=context)
+            finally:
+                _asyncio._enter_task, _asyncio._leave_task = enter, leave
+    """),
+    WrongAnswer("04-tasks", "start_eagerly that runs the first step in the caller's context",
+                ("test_start_eagerly_runs_in_a_copy_of_the_context_or_the_given_one",), """
+        import contextvars as _contextvars
+
+        _real_start_eagerly = start_eagerly
+
+        class _CallersContext:
+            def run(self, f, *args):
+                return f(*args)
+
+        def start_eagerly(loop, coro, *, name=None, context=None):
+            copy = _contextvars.copy_context
+            _contextvars.copy_context = _CallersContext
+            try:
+                return _real_start_eagerly(loop, coro, name=name, context=context)
+            finally:
+                _contextvars.copy_context = copy
+    """),
+    WrongAnswer("04-tasks", "start_eagerly that lets the first step's exception escape",
+                ("test_start_eagerly_finishes_at_once_without_suspending",), """
+        _real_start_eagerly = start_eagerly
+
+        def start_eagerly(loop, coro, *, name=None, context=None):
+            started = _real_start_eagerly(loop, coro, name=name, context=context)
+            if started.done() and not started.cancelled() and started.exception() is not None:
+                raise started.exception()
+            return started
+    """),
+    WrongAnswer("04-tasks", "start_eagerly that returns a pending task for a finished coroutine",
+                ("test_start_eagerly_finishes_at_once_without_suspending",), """
+        import eventloop as _eventloop
+
+        def start_eagerly(loop, coro, *, name=None, context=None):
+            return _eventloop.Task(coro, loop=loop, name=name, context=context)
+    """),
+    WrongAnswer("04-tasks", "start_eagerly that calls loop.create_task",
+                ("test_start_eagerly_as_the_task_factory",), """
+        _real_start_eagerly = start_eagerly
+
+        def start_eagerly(loop, coro, *, name=None, context=None):
+            if not loop.is_running():
+                return loop.create_task(coro, name=name, context=context)
+            return _real_start_eagerly(loop, coro, name=name, context=context)
+    """),
+    WrongAnswer("04-tasks", "start_eagerly that runs the first step outside a running loop",
+                ("test_start_eagerly_waits_when_the_loop_is_not_running",), """
+        _real_start_eagerly = start_eagerly
+
+        def start_eagerly(loop, coro, *, name=None, context=None):
+            if loop.is_running():
+                return _real_start_eagerly(loop, coro, name=name, context=context)
+            try:
+                coro.send(None)  # eager anyway
+            except StopIteration as stop:
+                done = loop.create_future()
+                done.set_result(stop.value)
+                return done
+            raise NotImplementedError("the check's coroutine never gets here")
+    """),
+]
+
+
+def answer_file(wrong: WrongAnswer, folder: Path) -> str:
+    """The reference solution with the wrong definition appended (the later one wins)."""
+    solution = HERE / "solutions" / (wrong.folder.replace("-", "_") + ".py")
+    return solution.read_text() + "\n\n# ── the wrong answer\n" + textwrap.dedent(wrong.code)
+
+
+@pytest.fixture(scope="module")
+def wrong_outcomes(tmp_path_factory):
+    """{wrong answer's index: ({check: outcome}, output)}, one pytest run per chapter."""
+    results = {}
+    for folder_name in sorted({wrong.folder for wrong in WRONG_ANSWERS}):
+        folder, tmp_path = HERE / folder_name, tmp_path_factory.mktemp(folder_name)
+        options, files = [], {}
+        for index, wrong in enumerate(WRONG_ANSWERS):
+            if wrong.folder == folder_name:
+                path = tmp_path / f"wrong_{index:02d}.py"
+                path.write_text(answer_file(wrong, folder))
+                options += ["--wrong", str(path)]
+                files[index] = path.stem
+        outcomes, output = run_checks(int(folder_name[:2]), folder, options, tmp_path)
+        for index, stem in files.items():
+            mine = {name[:-len(f"[{stem}]")]: outcome
+                    for name, outcome in outcomes.items() if name.endswith(f"[{stem}]")}
+            results[index] = mine, output
+    return results
+
+
+@pytest.mark.parametrize("index", [
+    pytest.param(index, id=f"{wrong.folder}: {wrong.mistake}") for index, wrong in enumerate(WRONG_ANSWERS)
+])
+def test_known_wrong_answers_fail_their_checks(index, wrong_outcomes):
+    wrong = WRONG_ANSWERS[index]
+    outcomes, output = wrong_outcomes[index]
+    missing = [name for name in wrong.caught_by if name not in outcomes]
+    assert not missing, f"no such checks in {wrong.folder}: {missing} (ran: {sorted(outcomes)})\n{output}"
+    passed = [name for name in wrong.caught_by if outcomes[name] != "failed"]
+    assert not passed, (
+        f"the wrong answer '{wrong.mistake}' was not caught by {passed} "
+        f"(outcomes: {outcomes}).\n{output}"
+    )

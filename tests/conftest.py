@@ -19,20 +19,29 @@ Loops are never leaked: ``new_loop`` closes what it made, and after every test
 a garbage collection runs with warnings recorded; a ResourceWarning about an
 unclosed event loop (ours or asyncio's) fails the test that leaked it.
 
+``--impl DIR`` runs the same tests against a package of your own instead (see
+"Test your own loop" in exercises/README.md): DIR is a package folder, imported
+under its own name; every test that asks for ``el`` runs once, as ``[impl]``,
+and the tests that check the course's own files (no ``el``) are skipped.
+
 A loop with a bug may block forever (chapter 1's loop waits forever when it has
 nothing to do); ``hang_guard`` turns a test that runs longer than
 ``HANG_TIMEOUT`` seconds into a failure, with the traceback of where it hung.
 """
 from __future__ import annotations
 
+import ast
 import asyncio
 import gc
 import importlib.util
+import inspect
 import re
 import selectors
 import signal
 import sys
+import textwrap
 import threading
+import traceback
 import warnings
 from pathlib import Path
 
@@ -55,10 +64,102 @@ _UNCLOSED = re.compile(r"unclosed event loop")
 HANG_TIMEOUT = 20
 
 
+#: The learner's package, when the run was given --impl DIR.
+_IMPL = pytest.StashKey()
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--impl", metavar="DIR", default=None,
+        help="run the chapter tests against your own package in DIR (a folder with an "
+             "__init__.py, imported under the folder's name) instead of the course's code",
+    )
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "chapter(n): the chapter whose snapshot (and the final package) the test runs against"
     )
+    if config.getoption("impl", default=None):
+        config.stash[_IMPL] = _import_impl(Path(config.getoption("impl")))
+
+
+# ---------------------------------------------------------------- --impl DIR
+
+
+def _import_impl(folder: Path):
+    """Import the learner's package in `folder`, or stop with a message that says what is wrong."""
+    folder = folder.expanduser().resolve()
+    name = folder.name
+    if not folder.is_dir():
+        raise pytest.UsageError(f"--impl {folder}: there is no such folder")
+    if not (folder / "__init__.py").is_file():
+        raise pytest.UsageError(
+            f"--impl {folder}: this folder is not a package: it has no __init__.py. Point --impl at "
+            f"the folder that holds your package's __init__.py (the tests import it as `{name}`)"
+        )
+    if not name.isidentifier():
+        raise pytest.UsageError(
+            f"--impl {folder}: {name!r} cannot be a module name; rename the folder (letters, digits, _)"
+        )
+    clash = sys.modules.get(name)
+    if clash is not None and Path(getattr(clash, "__file__", "") or "").parent != folder:
+        raise pytest.UsageError(
+            f"--impl {folder}: a module named {name!r} is already imported "
+            f"(from {getattr(clash, '__file__', 'the interpreter')}); rename your folder"
+        )
+    try:
+        return _import_package(name, folder)
+    except Exception as error:
+        raise pytest.UsageError(
+            f"--impl {folder}: importing your package `{name}` failed:\n"
+            + "".join(traceback.format_exception(error))
+        ) from None
+
+
+def pytest_report_header(config):
+    impl = config.stash.get(_IMPL, None)
+    if impl is not None:
+        return f"eventloop tests: against your package {impl.__name__} ({Path(impl.__file__).parent})"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.stash.get(_IMPL, None) is None:
+        return
+    skip = pytest.mark.skip(reason="checks the course's own files or package, not an --impl one")
+    for item in items:
+        if "el" not in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
+
+
+_FIXTURES_NEED = {"new_loop": {"new_event_loop"}, "virtual": {"EventLoop"}, "virtual_loops": {"EventLoop"}}
+
+
+def _names_used(function) -> set[str]:
+    """The `el.NAME`s a test function reads."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, SyntaxError):
+        return set()
+    return {node.attr for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "el"}
+
+
+def _check_impl_provides(impl, request) -> None:
+    """Fail the test with a clear message if the package lacks a name the test uses."""
+    needed = _names_used(request.function)
+    for fixture, names in _FIXTURES_NEED.items():
+        if fixture in request.fixturenames:
+            needed |= names
+    missing = sorted(name for name in needed if not hasattr(impl, name))
+    if missing:
+        pytest.fail(
+            f"your package {impl.__name__} has no {', '.join(missing)}, which this test uses "
+            f"(as el.{missing[0]}); export it from {impl.__name__}/__init__.py "
+            "(exercises/README.md lists what each chapter's tests use)",
+            pytrace=False,
+        )
 
 
 def snapshot_name(chapter: int) -> str:
@@ -110,6 +211,9 @@ def _chapter_of(item_or_metafunc) -> int | None:
 def pytest_generate_tests(metafunc):
     if "el" not in metafunc.fixturenames:
         return
+    if metafunc.config.stash.get(_IMPL, None) is not None:
+        metafunc.parametrize("el", [pytest.param("impl", id="impl")], indirect=True)
+        return
     chapter = _chapter_of(metafunc)
     params = []
     if chapter is not None:
@@ -122,13 +226,17 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.fixture
-def el(request, snapshots):
-    """The package under test: a chapter's snapshot, or the installed `eventloop`."""
+def el(request):
+    """The package under test: a chapter's snapshot, the installed `eventloop`, or --impl's."""
+    if request.param == "impl":
+        impl = request.config.stash[_IMPL]
+        _check_impl_provides(impl, request)
+        return impl
     if request.param == "final":
         import eventloop
 
         return eventloop
-    return snapshots[request.param]
+    return request.getfixturevalue("snapshots")[request.param]
 
 
 # ---------------------------------------------------------------- loops, closed

@@ -11,16 +11,22 @@ and, for authors and learners:
     python3 tools/dev.py tangle      write eventloop/ from the notebooks
     python3 tools/dev.py execute NB  re-run a notebook in a fresh kernel, storing its outputs
     python3 tools/dev.py exercises N check your solutions to chapter N's challenges
+    python3 tools/dev.py check N     run the tests of chapters 1..N against the course's code
+    python3 tools/dev.py check N --impl DIR
+                                     ... against your own package in DIR instead
     python3 tools/dev.py bench       compare our loop's throughput with asyncio's
 
 "Set up" means: a virtual environment in .venv/ with the package installed in
 editable mode and the course's pinned tools (pyproject.toml's `dev` extra).
 It is skipped when pyproject.toml has not changed since the last set-up.
+`exercises` and `check` need less, and install less: the package and pytest
+(the `check` extra); a later `test`, `serve` or `lab` completes the set-up.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -30,7 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
-STAMP = VENV / ".eventloop-setup"
+STAMP = VENV / ".eventloop-setup"  # the full set-up (`dev` extra) is done
+LIGHT_STAMP = VENV / ".eventloop-setup-check"  # the light one (`check` extra) is done
+EXERCISES = ROOT / "exercises"
+TESTS = ROOT / "tests"
 
 
 def run(*command: str | Path, env: dict | None = None) -> int:
@@ -39,25 +48,33 @@ def run(*command: str | Path, env: dict | None = None) -> int:
     return subprocess.call([str(c) for c in command], cwd=ROOT, env=env)
 
 
-def setup() -> None:
+def setup(light: bool = False) -> None:
+    """The full set-up, or with `light` only what checking needs (the package and pytest)."""
     if sys.version_info < (3, 11):
         sys.exit(f"eventloop needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
+
+    def done(stamp: Path) -> bool:
+        return stamp.exists() and stamp.read_text() == wanted and PYTHON.exists()
+
+    if done(STAMP) or (light and done(LIGHT_STAMP)):
         return
     if not PYTHON.exists():
         print(f"Creating {VENV.relative_to(ROOT)}/ with Python {sys.version.split()[0]}", flush=True)
         venv.create(VENV, with_pip=True)
-    steps = [
-        (PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip"),
-        (PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev]"),
-        # nbval and JupyterLab start kernels by name: register this venv's Python as `python3`.
-        (PYTHON, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3"),
-    ]
+    if light:
+        steps = [(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[check]")]
+    else:
+        steps = [
+            (PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip"),
+            (PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev]"),
+            # nbval and JupyterLab start kernels by name: register this venv's Python as `python3`.
+            (PYTHON, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3"),
+        ]
     for step in steps:
         if run(*step) != 0:
             sys.exit("set-up failed")
-    STAMP.write_text(wanted)
+    (LIGHT_STAMP if light else STAMP).write_text(wanted)
 
 
 def notebook_env() -> dict:
@@ -96,6 +113,71 @@ def test() -> int:
     return 1 if failed else 0
 
 
+def exercise_chapters() -> dict[int, tuple[Path, str]]:
+    """{3: (exercises/03-futures, "Futures"), ...}; the title is the starter's first line."""
+    chapters = {}
+    for folder in sorted(EXERCISES.glob("[0-9][0-9]-*")):
+        starter = folder / "challenges.py"
+        if (folder / "test_challenges.py").is_file() and starter.is_file():
+            first = starter.read_text(encoding="utf-8").lstrip('"\n').splitlines()[0]
+            title = re.sub(r"^Chapter \d+ — |: the challenges\.$", "", first)
+            chapters[int(folder.name[:2])] = folder, title
+    return chapters
+
+
+def exercises(args: list[str]) -> int:
+    chapters = exercise_chapters()
+    wanted = args[0] if args else None
+    if wanted is None or not wanted.isdigit() or int(wanted) not in chapters:
+        if wanted is not None:
+            print(f"There are no exercises for chapter {wanted!r}.\n")
+        print("Chapters with exercises (edit challenges.py in the folder):\n")
+        for number, (folder, title) in chapters.items():
+            print(f"  {number}  {title:<24} {folder.relative_to(ROOT)}/")
+        print("\nCheck one chapter, for example the first:\n\n    python3 tools/dev.py exercises 1\n")
+        return 0 if wanted is None else 2
+    setup(light=True)
+    return run(PYTHON, "-m", "pytest", "-q", "exercises", "--chapter", wanted, *args[1:])
+
+
+def test_chapters() -> dict[int, list[Path]]:
+    """{1: [tests/test_01_callbacks.py], ...}: each chapter's test files."""
+    chapters: dict[int, list[Path]] = {}
+    for path in sorted(TESTS.glob("test_[0-9][0-9]_*.py")):
+        chapters.setdefault(int(path.name[5:7]), []).append(path)
+    return chapters
+
+
+CHECK_USAGE = """\
+Run the tests of chapters 1..N: against the course's own code, or with --impl
+against your own package (a folder with an __init__.py; see exercises/README.md,
+"Test your own loop"):
+
+    python3 tools/dev.py check N [--impl path/to/yourpackage] [pytest options]
+"""
+
+
+def check(args: list[str]) -> int:
+    chapters = test_chapters()
+    wanted = args[0] if args else None
+    if wanted is None or not wanted.isdigit() or int(wanted) not in chapters:
+        if wanted is not None:
+            print(f"There are no tests for chapter {wanted!r}.\n")
+        print(CHECK_USAGE)
+        print("Chapters with tests: " + ", ".join(str(n) for n in chapters))
+        return 0 if wanted is None else 2
+    rest = list(args[1:])
+    for position, arg in enumerate(rest):  # --impl DIR / --impl=DIR: relative to where you are
+        if arg == "--impl" and position + 1 < len(rest):
+            rest[position + 1] = str(Path(rest[position + 1]).resolve())
+        elif arg.startswith("--impl="):
+            rest[position] = "--impl=" + str(Path(arg[len("--impl="):]).resolve())
+    # Each chapter's loop must keep the behaviour of the chapters before it.
+    files = [path.relative_to(ROOT) for n in sorted(chapters) if n <= int(wanted) for path in chapters[n]]
+    setup(light=True)
+    return run(PYTHON, "-m", "pytest", "-q", *files, *rest, env=notebook_env())
+
+
 def build() -> int:
     status = run(BIN / "mkdocs", "build", "--strict", "--site-dir", "site", env=site_env())
     return status or run(PYTHON, "tools/check_site.py", "site")
@@ -106,9 +188,14 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 0
     command, args = argv[0], argv[1:]
-    if command not in ("setup", "serve", "test", "lab", "build", "tangle", "execute", "exercises", "bench"):
+    if command not in ("setup", "serve", "test", "lab", "build", "tangle", "execute", "exercises", "check",
+                       "bench"):
         print(__doc__)
         return 2
+    if command == "exercises":
+        return exercises(args)
+    if command == "check":
+        return check(args)
     setup()
     if command == "setup":
         return 0
@@ -127,8 +214,6 @@ def main(argv: list[str]) -> int:
         return run(PYTHON, "tools/tangle.py", *args)
     if command == "execute":
         return run(PYTHON, "tools/execute.py", *args, env=notebook_env())
-    if command == "exercises":
-        return run(PYTHON, "-m", "pytest", "-q", "exercises", "--chapter", *args)
     return run(PYTHON, "tools/bench.py", *args)
 
 

@@ -102,7 +102,8 @@ class WheelLoop(EventLoop):
     Scheduling is O(1): compute a slot, append. Each pass visits the buckets
     whose ticks have begun since the last pass and moves their due timers to
     `_ready`; there is no heap, no O(log n). That is where the wheel beats the
-    heap — millions of timeouts, mostly cancelled, as Linux and Kafka have.
+    heap when there are many timers (Linux's kernel timers and Kafka's request
+    timeouts live in wheels); `wheel_workload`, below, is where you show it.
 
     The contract is the heap loop's (`call_at`, `call_later`, `cancel`,
     `_run_once`), at tick granularity:
@@ -152,3 +153,30 @@ class WheelLoop(EventLoop):
     def _run_once(self):
         """One pass: wait for the next due tick, move due timers to _ready, run the batch."""
         raise NotImplementedError("challenge 3: write WheelLoop._run_once")
+
+
+def wheel_workload(loop):
+    """Schedule timers on `loop` and run it until they are done: show where the wheel wins.
+
+    The check calls this twice, once with the chapter's heap loop and once
+    with your `WheelLoop`, both on a virtual clock, and counts **deadline
+    comparisons**: every `<`, `<=`, `>` or `>=` between a timer's `when` and
+    anything else (each `when` that `call_at` receives is wrapped in a float
+    that counts them). Comparisons are what a heap spends: a push or a pop in
+    a heap of n timers sifts through up to about log2(n) levels. A wheel
+    spends slot operations instead — an index and an append — which the
+    count does not see; it is the trade the wheel makes.
+
+    Your workload passes when, on the same code and the same clock:
+
+    * it schedules at least 10 000 timers (with `call_at` or `call_later`),
+      and the same number of them fire on both loops;
+    * the heap loop makes at least 10 comparisons per timer scheduled (a
+      workload the heap finds easy shows nothing);
+    * your wheel makes at most a tenth of the heap loop's comparisons.
+
+    Use only `loop.call_later`, `loop.call_at`, `loop.time()`, `cancel()`
+    and `loop.run_forever()` / `loop.stop()`; return when the loop has
+    stopped. Think of a server: what do its timers look like?
+    """
+    raise NotImplementedError("challenge 3: write wheel_workload(loop)")

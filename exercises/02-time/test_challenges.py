@@ -396,3 +396,68 @@ def test_wheel_close_empties_the_wheel(wheel):
     assert not left, f"close() must empty the wheel ({len(left)} timers left), as it empties the heap"
     with pytest.raises(RuntimeError, match="closed"):
         wheel.call_later(1.0, print, "too late")
+
+
+# ── 3b. where the wheel beats the heap ──────────────────────────────────────
+
+class ComparisonCounter:
+    def __init__(self):
+        self.comparisons = 0
+
+
+def counting_deadlines(counter):
+    """A float class whose ordering comparisons (<, <=, >, >=) add to `counter`."""
+
+    def counted(name):
+        compare = getattr(float, name)
+
+        def method(self, other):
+            counter.comparisons += 1
+            return compare(self, other)
+        return method
+
+    return type("Deadline", (float,), {
+        name: counted(name) for name in ("__lt__", "__le__", "__gt__", "__ge__")
+    })
+
+
+def measured(make_virtual_loop, cls, workload):
+    """Run `workload` on a virtual-clock `cls`: (timers scheduled, fired, comparisons, passes)."""
+    counter = ComparisonCounter()
+    Deadline = counting_deadlines(counter)
+    tally = {"scheduled": 0, "fired": 0}
+
+    def fire(callback, args):
+        tally["fired"] += 1
+        callback(*args)
+
+    class Measured(cls):
+        def call_at(self, when, callback, *args, context=None):
+            tally["scheduled"] += 1
+            return super().call_at(Deadline(when), fire, callback, args, context=context)
+
+    Measured.__name__ = cls.__name__
+    loop = make_virtual_loop(Measured)
+    workload(loop)
+    return tally["scheduled"], tally["fired"], counter.comparisons, loop.virtual_passes
+
+
+def test_wheel_beats_the_heap_on_your_workload(challenges, make_virtual_loop):
+    heap = measured(make_virtual_loop, eventloop.EventLoop, challenges.wheel_workload)
+    wheel = measured(make_virtual_loop, challenges.WheelLoop, challenges.wheel_workload)
+    (scheduled, heap_fired, heap_comparisons, _), (_, wheel_fired, wheel_comparisons, _) = heap, wheel
+    report = (f"timers scheduled: {scheduled}; fired: heap {heap_fired}, wheel {wheel_fired}; "
+              f"deadline comparisons: heap {heap_comparisons}, wheel {wheel_comparisons}")
+    assert scheduled == wheel[0] and scheduled >= 10_000, (
+        f"the workload must schedule at least 10 000 timers, the same on both loops ({report})"
+    )
+    assert heap_fired == wheel_fired, f"the same timers must fire on both loops ({report})"
+    assert heap_comparisons >= 10 * scheduled, (
+        f"the heap made {heap_comparisons / scheduled:.1f} comparisons per timer: this workload "
+        f"is easy for a heap, so it shows nothing ({report}). A few timers at a time, or timers "
+        "cancelled in bulk and swept, cost a heap little; every pop of a big heap sifts"
+    )
+    assert wheel_comparisons * 10 <= heap_comparisons, (
+        f"the wheel must make at most a tenth of the heap's comparisons ({report}): does your "
+        "wheel sort or search by `when`? Its slots already hold the order"
+    )
