@@ -4,6 +4,8 @@
                   starts from its predecessor's code and not from the finished loop.
 `run_in_thread`   runs a loop in a thread of its own, because this notebook's
                   thread already runs one (ipykernel's); see chapter 0.
+`show_modules`    the package's modules as the tangler writes them at the end of
+                  chapter n, each folded in a <details> block.
 
 Importing this module also names each notebook cell's code after the cell,
 `In[6]`, instead of ipykernel's temporary file (`/tmp/ipykernel_4242/31337.py`):
@@ -52,6 +54,19 @@ def package_at(chapter: int):
         del sys.modules[module]
     importlib.invalidate_caches()
     return importlib.import_module(name)
+
+
+def show_modules(chapter: int, *paths: str):
+    """Markdown showing `paths` (e.g. "eventloop/loop.py") as tangled for chapters 0..`chapter`."""
+    from IPython.display import Markdown  # only notebooks call this
+
+    files = tangle.tangle(upto=chapter)
+    blocks = [
+        f"<details><summary><code>{path}</code> ({len(files[path].splitlines())} lines)</summary>\n\n"
+        f"```python\n{files[path]}```\n\n</details>"
+        for path in paths
+    ]
+    return Markdown("\n\n".join(blocks))
 
 
 class StillRunning(Exception):
