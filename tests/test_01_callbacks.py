@@ -895,7 +895,8 @@ def test_debug_mode_default_follows_asyncio(options, environment, expected):
 def test_is_an_abstract_event_loop(el, loop):
     assert isinstance(loop, asyncio.AbstractEventLoop)
     assert isinstance(loop, el.EventLoop)
-    assert repr(loop) == "<EventLoop running=False closed=False debug=False>"
+    assert repr(loop) == f"<{type(loop).__name__} running=False closed=False debug=False>"
+    assert type(loop) is el.EventLoop, "new_event_loop() makes the most capable layer so far"
 
 
 def test_asyncio_set_event_loop_accepts_it(loop):

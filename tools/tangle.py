@@ -7,12 +7,12 @@ the banner that tells the reader where the cell's code goes::
 
     #| eventloop/handles.py
     #| eventloop/loop.py · replaces new_event_loop
-    #| eventloop/loop.py · class EventLoop · adds call_later, call_at
-    #| eventloop/loop.py · class EventLoop · replaces _run_once · removes _wait
+    #| eventloop/base_events.py · class BaseEventLoop · adds call_later, call_at
+    #| eventloop/base_events.py · class BaseEventLoop · replaces _run_once · removes _wait
 
 A plain directive appends the cell's top-level code to the module.  A ``class``
 directive grows a class that an earlier cell defined: the cell is written as
-``class EventLoop(EventLoop): ...`` so that it runs as it stands in the
+``class BaseEventLoop(BaseEventLoop): ...`` so that it runs as it stands in the
 notebook (a subclass that shadows the old name), and the tangler merges its
 members into the one class of the package, in place for ``replaces``, at the
 end for ``adds``.  The banner is checked, not trusted: a cell that adds a
@@ -153,7 +153,7 @@ def exported_cells(path: Path):
 
 
 def parse_clauses(rest: str, where: str) -> dict[str, list[str]]:
-    """`· class EventLoop · adds a, b · replaces c` -> {'class': [...], 'adds': [...]}"""
+    """`· class BaseEventLoop · adds a, b · replaces c` -> {'class': [...], 'adds': [...]}"""
     clauses: dict[str, list[str]] = {}
     for part in filter(None, (p.strip() for p in rest.split("·"))):
         verb, _, names = part.partition(" ")
