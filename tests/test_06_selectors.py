@@ -263,3 +263,27 @@ def test_close_refuses_while_running_and_keeps_the_selector(el, loop):
     loop.run_forever()
     assert seen == ["Cannot close a running event loop"]
     assert loop._selector is not None
+
+
+def test_a_loop_that_always_has_work_still_polls_its_descriptors(loops, pair):
+    receiver, sender = pair
+
+    def scenario(loop):
+        trace = []
+
+        def busy():
+            loop.call_soon(busy)
+
+        def readable():
+            trace.append(receiver.recv(10))
+            loop.remove_reader(receiver)
+            loop.stop()
+
+        loop.call_soon(busy)
+        loop.add_reader(receiver, readable)
+        sender.send(b"x")
+        loop.call_later(1.0, loop.stop)  # a starved reader would leave the trace empty
+        loop.run_forever()
+        return trace
+
+    assert loops.compare(scenario) == [b"x"]
