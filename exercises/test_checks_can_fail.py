@@ -409,6 +409,97 @@ WRONG_ANSWERS = [
             future.add_done_callback(on_source_done)
             return derived
     """),
+    # ── chapter 3: Answer
+    WrongAnswer("03-futures", "Answer whose __await__ is a generator",
+                ("test_answer_is_awaited_without_a_generator",), """
+        class Answer(eventloop.Future):
+            def __await__(self):
+                if not self.done():
+                    self._asyncio_future_blocking = True
+                    yield self
+                if not self.done():
+                    raise RuntimeError("await wasn't used with future")
+                return self.result()
+    """),
+    WrongAnswer("03-futures", "Answer whose iterator passes the calls on to a generator",
+                ("test_answer_is_awaited_without_a_generator",), """
+        class _Awaiting:
+            def __init__(self, future):
+                self._generator = eventloop.Future.__await__(future)
+
+            def __iter__(self):
+                return self
+
+            def __next__(self):
+                return next(self._generator)
+
+            def send(self, value):
+                return self._generator.send(value)
+
+            def throw(self, *args):
+                return self._generator.throw(*args)
+
+            def close(self):
+                return self._generator.close()
+    """),
+    WrongAnswer("03-futures", "Answer that leaves _asyncio_future_blocking unset",
+                ("test_answer_with_asyncios_task", "test_answer_steps_like_the_generator"), """
+        class _Awaiting(_Awaiting):
+            def send(self, value):
+                yielded = super().send(value)
+                yielded._asyncio_future_blocking = False  # forgot: the task will refuse it
+                return yielded
+    """),
+    WrongAnswer("03-futures", "Answer whose iterator returns the result instead of stopping",
+                ("test_answer_with_the_chapters_driver", "test_answer_with_asyncios_task",
+                 "test_answer_steps_like_the_generator"), """
+        class _Awaiting(_Awaiting):
+            def send(self, value):
+                try:
+                    return super().send(value)
+                except StopIteration as stop:
+                    return stop.value
+    """),
+    WrongAnswer("03-futures", "Answer that yields again when resumed too early",
+                ("test_answer_steps_like_the_generator",), """
+        class _Awaiting(_Awaiting):
+            def send(self, value):
+                if self._state == "suspended" and not self._future.done():
+                    return self._future
+                return super().send(value)
+    """),
+    WrongAnswer("03-futures", "Answer that reads _result instead of result()",
+                ("test_answer_raises_its_exception_at_the_await",
+                 "test_answer_cancelled_raises_at_the_await"), """
+        class _Awaiting(_Awaiting):
+            def send(self, value):
+                if self._state != "finished" and self._future.done():
+                    self._state = "finished"
+                    raise StopIteration(self._future._result)  # an exception is never raised
+                return super().send(value)
+    """),
+    WrongAnswer("03-futures", "Answer that accepts a value before it starts",
+                ("test_answer_refuses_a_value_before_it_starts",), """
+        class _Awaiting(_Awaiting):
+            def send(self, value):
+                return super().send(None if self._state == "not started" else value)
+    """),
+    WrongAnswer("03-futures", "Answer whose iterator has no throw()",
+                ("test_answer_throws_like_the_generator",), """
+        del _Awaiting.throw  # the coroutine then raises at the await itself; the iterator never knows
+    """),
+    WrongAnswer("03-futures", "Answer whose throw() leaves the iterator suspended",
+                ("test_answer_throws_like_the_generator",), """
+        class _Awaiting(_Awaiting):
+            def throw(self, error, value=None, traceback=None):
+                raise error() if isinstance(error, type) else error
+    """),
+    WrongAnswer("03-futures", "Answer whose close() throws GeneratorExit out",
+                ("test_answer_closes_like_the_generator",), """
+        class _Awaiting(_Awaiting):
+            def close(self):
+                self.throw(GeneratorExit)
+    """),
     # ── chapter 4: counting_factory
     WrongAnswer("04-tasks", "counting_factory counts send() only",
                 ("test_counting_factory_counts_thrown_cancellation",), """
