@@ -1,4 +1,4 @@
-"""Chapter 4 — Coroutines and tasks: the challenges.
+"""Chapter 4 — Tasks: the challenges.
 
 Write your answers in this file, then check them from the repository's root:
 

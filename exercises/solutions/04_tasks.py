@@ -1,4 +1,4 @@
-"""Chapter 4 — Coroutines and tasks: reference solutions.
+"""Chapter 4 — Tasks: reference solutions.
 
 Spoilers. Try the challenges in `exercises/04-tasks/challenges.py` first: a
 solution you read teaches less than one you wrote, even a wrong one.
