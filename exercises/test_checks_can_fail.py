@@ -409,6 +409,97 @@ WRONG_ANSWERS = [
             future.add_done_callback(on_source_done)
             return derived
     """),
+    # ── chapter 3: Answer
+    WrongAnswer("03-futures", "Answer whose __await__ is a generator",
+                ("test_answer_is_awaited_without_a_generator",), """
+        class Answer(eventloop.Future):
+            def __await__(self):
+                if not self.done():
+                    self._asyncio_future_blocking = True
+                    yield self
+                if not self.done():
+                    raise RuntimeError("await wasn't used with future")
+                return self.result()
+    """),
+    WrongAnswer("03-futures", "Answer whose iterator passes the calls on to a generator",
+                ("test_answer_is_awaited_without_a_generator",), """
+        class _Awaiting:
+            def __init__(self, future):
+                self._generator = eventloop.Future.__await__(future)
+
+            def __iter__(self):
+                return self
+
+            def __next__(self):
+                return next(self._generator)
+
+            def send(self, value):
+                return self._generator.send(value)
+
+            def throw(self, *args):
+                return self._generator.throw(*args)
+
+            def close(self):
+                return self._generator.close()
+    """),
+    WrongAnswer("03-futures", "Answer that leaves _asyncio_future_blocking unset",
+                ("test_answer_with_asyncios_task", "test_answer_steps_like_the_generator"), """
+        class _Awaiting(_Awaiting):
+            def send(self, value):
+                yielded = super().send(value)
+                yielded._asyncio_future_blocking = False  # forgot: the task will refuse it
+                return yielded
+    """),
+    WrongAnswer("03-futures", "Answer whose iterator returns the result instead of stopping",
+                ("test_answer_with_the_chapters_driver", "test_answer_with_asyncios_task",
+                 "test_answer_steps_like_the_generator"), """
+        class _Awaiting(_Awaiting):
+            def send(self, value):
+                try:
+                    return super().send(value)
+                except StopIteration as stop:
+                    return stop.value
+    """),
+    WrongAnswer("03-futures", "Answer that yields again when resumed too early",
+                ("test_answer_steps_like_the_generator",), """
+        class _Awaiting(_Awaiting):
+            def send(self, value):
+                if self._state == "suspended" and not self._future.done():
+                    return self._future
+                return super().send(value)
+    """),
+    WrongAnswer("03-futures", "Answer that reads _result instead of result()",
+                ("test_answer_raises_its_exception_at_the_await",
+                 "test_answer_cancelled_raises_at_the_await"), """
+        class _Awaiting(_Awaiting):
+            def send(self, value):
+                if self._state != "finished" and self._future.done():
+                    self._state = "finished"
+                    raise StopIteration(self._future._result)  # an exception is never raised
+                return super().send(value)
+    """),
+    WrongAnswer("03-futures", "Answer that accepts a value before it starts",
+                ("test_answer_refuses_a_value_before_it_starts",), """
+        class _Awaiting(_Awaiting):
+            def send(self, value):
+                return super().send(None if self._state == "not started" else value)
+    """),
+    WrongAnswer("03-futures", "Answer whose iterator has no throw()",
+                ("test_answer_throws_like_the_generator",), """
+        del _Awaiting.throw  # the coroutine then raises at the await itself; the iterator never knows
+    """),
+    WrongAnswer("03-futures", "Answer whose throw() leaves the iterator suspended",
+                ("test_answer_throws_like_the_generator",), """
+        class _Awaiting(_Awaiting):
+            def throw(self, error, value=None, traceback=None):
+                raise error() if isinstance(error, type) else error
+    """),
+    WrongAnswer("03-futures", "Answer whose close() throws GeneratorExit out",
+                ("test_answer_closes_like_the_generator",), """
+        class _Awaiting(_Awaiting):
+            def close(self):
+                self.throw(GeneratorExit)
+    """),
     # ── chapter 4: counting_factory
     WrongAnswer("04-tasks", "counting_factory counts send() only",
                 ("test_counting_factory_counts_thrown_cancellation",), """
@@ -416,8 +507,236 @@ WRONG_ANSWERS = [
             def throw(self, *args):
                 return self._coro.throw(*args)
     """),
-    # ── chapter 4: start_eagerly
-    WrongAnswer("04-tasks", "start_eagerly that leaves the caller current",
+    # ── chapter 4: gather_or_cancel
+    WrongAnswer("04-tasks", "gather_or_cancel that awaits each child in turn",
+                ("test_gather_or_cancel_cancels_the_others_and_waits_for_them",
+                 "test_gather_or_cancel_passes_on_the_callers_cancellation"), """
+        async def gather_or_cancel(loop, *coros):
+            children = [loop.create_task(coro) for coro in coros]
+            try:
+                return [await child for child in children]
+            except BaseException:
+                for child in children:
+                    child.cancel()  # and gone: nobody waits for their cleanup
+                raise
+    """),
+    WrongAnswer("04-tasks", "gather_or_cancel that raises before the cancelled children finish",
+                ("test_gather_or_cancel_cancels_the_others_and_waits_for_them",), """
+        async def gather_or_cancel(loop, *coros):
+            children = [loop.create_task(coro) for coro in coros]
+            pending, failures = set(children), []
+            woken = loop.create_future()
+
+            def on_child_done(child):
+                pending.discard(child)
+                if child.cancelled() or child.exception() is not None:
+                    failures.append(child)
+                if (failures or not pending) and not woken.done():
+                    woken.set_result(None)
+
+            for child in children:
+                child.add_done_callback(on_child_done)
+            if pending:
+                try:
+                    await woken
+                except asyncio.CancelledError:
+                    for child in children:
+                        child.cancel()
+                    raise
+            if failures:
+                for child in children:
+                    child.cancel()
+                failures[0].result()
+            return [child.result() for child in children]
+    """),
+    WrongAnswer("04-tasks", "gather_or_cancel that leaves a second failure unretrieved",
+                ("test_gather_or_cancel_retrieves_every_failure",), """
+        async def gather_or_cancel(loop, *coros):
+            children = [loop.create_task(coro) for coro in coros]
+            pending, failures = set(children), []
+            aborting = False
+            all_done = None
+
+            def abort():
+                nonlocal aborting
+                aborting = True
+                for child in children:
+                    child.cancel()
+
+            def on_child_done(child):
+                pending.discard(child)
+                if not pending and all_done is not None and not all_done.done():
+                    all_done.set_result(None)
+                if aborting:
+                    return  # we cancelled it: nothing to look at (but it may have failed)
+                if child.cancelled() or child.exception() is not None:
+                    failures.append(child)
+                    abort()
+
+            for child in children:
+                child.add_done_callback(on_child_done)
+            caller_cancelled = None
+            while pending:
+                all_done = loop.create_future()
+                try:
+                    await all_done
+                except asyncio.CancelledError as error:
+                    caller_cancelled = caller_cancelled or error
+                    abort()
+            if caller_cancelled is not None:
+                raise caller_cancelled
+            if failures:
+                failures[0].result()
+            return [child.result() for child in children]
+    """),
+    WrongAnswer("04-tasks", "gather_or_cancel that swallows the caller's cancellation",
+                ("test_gather_or_cancel_passes_on_the_callers_cancellation",), """
+        async def gather_or_cancel(loop, *coros):
+            children = [loop.create_task(coro) for coro in coros]
+            pending = set(children)
+            failures = []  # the children that failed before we cancelled anything, in order
+            aborting = False  # we have cancelled the children: their ends are no failures
+            all_done = None  # the future the caller waits on; settled once nothing is pending
+
+            def abort():
+                nonlocal aborting
+                aborting = True
+                for child in children:
+                    child.cancel()  # a no-op on the children already done
+
+            def on_child_done(child):
+                pending.discard(child)
+                # exception() marks a failure as retrieved: no "never retrieved" log for
+                # the second child to fail, whose exception nobody else will read.
+                failed = child.cancelled() or child.exception() is not None
+                if failed and not aborting:
+                    failures.append(child)
+                    abort()
+                if not pending and all_done is not None and not all_done.done():
+                    all_done.set_result(None)
+
+            for child in children:
+                child.add_done_callback(on_child_done)
+            caller_cancelled = None
+            while pending:
+                # A fresh future each time round: cancelling the caller cancels the one it awaits.
+                all_done = loop.create_future()
+                try:
+                    await all_done
+                except asyncio.CancelledError as error:
+                    if not aborting:
+                        abort()  # and then carry on as if nothing happened to the caller
+            if caller_cancelled is not None:
+                raise caller_cancelled
+            if failures:
+                failures[0].result()  # raises the first failure, with its traceback
+            return [None if child.cancelled() else child.result() for child in children]
+    """),
+    WrongAnswer("04-tasks", "gather_or_cancel that stops waiting when cancelled again",
+                ("test_gather_or_cancel_waits_for_the_children_when_cancelled_twice",), """
+        async def gather_or_cancel(loop, *coros):
+            children = [loop.create_task(coro) for coro in coros]
+            pending = set(children)
+            failures = []  # the children that failed before we cancelled anything, in order
+            aborting = False  # we have cancelled the children: their ends are no failures
+            all_done = None  # the future the caller waits on; settled once nothing is pending
+
+            def abort():
+                nonlocal aborting
+                aborting = True
+                for child in children:
+                    child.cancel()  # a no-op on the children already done
+
+            def on_child_done(child):
+                pending.discard(child)
+                # exception() marks a failure as retrieved: no "never retrieved" log for
+                # the second child to fail, whose exception nobody else will read.
+                failed = child.cancelled() or child.exception() is not None
+                if failed and not aborting:
+                    failures.append(child)
+                    abort()
+                if not pending and all_done is not None and not all_done.done():
+                    all_done.set_result(None)
+
+            for child in children:
+                child.add_done_callback(on_child_done)
+            caller_cancelled = None
+            while pending:
+                # A fresh future each time round: cancelling the caller cancels the one it awaits.
+                all_done = loop.create_future()
+                try:
+                    await all_done
+                except asyncio.CancelledError as error:
+                    if caller_cancelled is not None:
+                        raise  # cancelled again: stop waiting for the children
+                    caller_cancelled = error
+                    if not aborting:
+                        abort()
+            if caller_cancelled is not None:
+                raise caller_cancelled
+            if failures:
+                failures[0].result()  # raises the first failure, with its traceback
+            return [child.result() for child in children]
+    """),
+    WrongAnswer("04-tasks", "gather_or_cancel that takes back the caller's cancellation",
+                ("test_gather_or_cancel_passes_on_the_callers_cancellation",), """
+        _real_gather_or_cancel = gather_or_cancel
+
+        async def gather_or_cancel(loop, *coros):
+            try:
+                return await _real_gather_or_cancel(loop, *coros)
+            except asyncio.CancelledError:
+                asyncio.current_task().uncancel()  # "handled": but it was not ours to take back
+                raise
+    """),
+    WrongAnswer("04-tasks", "gather_or_cancel that returns the results in the order they came",
+                ("test_gather_or_cancel_returns_the_results_in_order",), """
+        _real_gather_or_cancel = gather_or_cancel
+
+        async def gather_or_cancel(loop, *coros):
+            finished = []
+
+            async def recorded(coro):
+                finished.append(await coro)
+
+            await _real_gather_or_cancel(loop, *(recorded(coro) for coro in coros))
+            return finished
+    """),
+    WrongAnswer("04-tasks", "gather_or_cancel that ignores a child cancelled by someone else",
+                ("test_gather_or_cancel_fails_when_a_child_is_cancelled_by_someone_else",), """
+        async def gather_or_cancel(loop, *coros):
+            children = [loop.create_task(coro) for coro in coros]
+            pending, failures = set(children), []
+            all_done = None
+
+            def on_child_done(child):
+                pending.discard(child)
+                if not child.cancelled() and child.exception() is not None and not failures:
+                    failures.append(child)
+                    for other in children:
+                        other.cancel()
+                if not pending and all_done is not None and not all_done.done():
+                    all_done.set_result(None)
+
+            for child in children:
+                child.add_done_callback(on_child_done)
+            caller_cancelled = None
+            while pending:
+                all_done = loop.create_future()
+                try:
+                    await all_done
+                except asyncio.CancelledError as error:
+                    caller_cancelled = caller_cancelled or error
+                    for child in children:
+                        child.cancel()
+            if caller_cancelled is not None:
+                raise caller_cancelled
+            if failures:
+                failures[0].result()
+            return [None if child.cancelled() else child.result() for child in children]
+    """),
+    # ── chapter 5: start_eagerly
+    WrongAnswer("05-asyncio-programs", "start_eagerly that leaves the caller current",
                 ("test_start_eagerly_runs_the_first_step_now_as_the_current_task",
                  "test_start_eagerly_returns_the_task_that_was_current"), """
         import asyncio as _asyncio
@@ -432,7 +751,7 @@ WRONG_ANSWERS = [
             finally:
                 _asyncio._enter_task, _asyncio._leave_task = enter, leave
     """),
-    WrongAnswer("04-tasks", "start_eagerly that runs the first step in the caller's context",
+    WrongAnswer("05-asyncio-programs", "start_eagerly that runs the first step in the caller's context",
                 ("test_start_eagerly_runs_in_a_copy_of_the_context_or_the_given_one",), """
         import contextvars as _contextvars
 
@@ -450,7 +769,7 @@ WRONG_ANSWERS = [
             finally:
                 _contextvars.copy_context = copy
     """),
-    WrongAnswer("04-tasks", "start_eagerly that lets the first step's exception escape",
+    WrongAnswer("05-asyncio-programs", "start_eagerly that lets the first step's exception escape",
                 ("test_start_eagerly_finishes_at_once_without_suspending",), """
         _real_start_eagerly = start_eagerly
 
@@ -460,14 +779,14 @@ WRONG_ANSWERS = [
                 raise started.exception()
             return started
     """),
-    WrongAnswer("04-tasks", "start_eagerly that returns a pending task for a finished coroutine",
+    WrongAnswer("05-asyncio-programs", "start_eagerly that returns a pending task for a finished coroutine",
                 ("test_start_eagerly_finishes_at_once_without_suspending",), """
         import eventloop as _eventloop
 
         def start_eagerly(loop, coro, *, name=None, context=None):
             return _eventloop.Task(coro, loop=loop, name=name, context=context)
     """),
-    WrongAnswer("04-tasks", "start_eagerly that calls loop.create_task",
+    WrongAnswer("05-asyncio-programs", "start_eagerly that calls loop.create_task",
                 ("test_start_eagerly_as_the_task_factory",), """
         _real_start_eagerly = start_eagerly
 
@@ -476,7 +795,7 @@ WRONG_ANSWERS = [
                 return loop.create_task(coro, name=name, context=context)
             return _real_start_eagerly(loop, coro, name=name, context=context)
     """),
-    WrongAnswer("04-tasks", "start_eagerly that runs the first step outside a running loop",
+    WrongAnswer("05-asyncio-programs", "start_eagerly that runs the first step outside a running loop",
                 ("test_start_eagerly_waits_when_the_loop_is_not_running",), """
         _real_start_eagerly = start_eagerly
 

@@ -24,7 +24,18 @@ chapter 3 built, and these challenges may use:
   (via `call_soon` too) if it is done already.
   `future.remove_done_callback(fn)` takes back a callback that has not been
   scheduled yet; it returns how many it removed.
+* `await x` calls `x.__await__()`, which must return an iterator, and does
+  `yield from` on it: every value it yields goes out to whoever drives the
+  coroutine, `coro.send(v)` becomes the iterator's `send(v)` (`__next__()` for
+  None), `coro.throw(e)` its `throw(e)`, `coro.close()` its `close()`, and
+  the `StopIteration` that ends it carries the value of the `await`.
+* `eventloop.Future.__await__` is a generator: it sets
+  `_asyncio_future_blocking` and yields the future itself if it is not done,
+  then returns `self.result()` (or raises `RuntimeError("await wasn't used
+  with future")` if it was resumed too early).
 """
+
+import eventloop
 
 
 # ── 1. The first to finish ──────────────────────────────────────────────────
@@ -79,3 +90,40 @@ def then(future, fn):
     cancelled in the same pass as `future` gets its result?
     """
     raise NotImplementedError("challenge 2: write then(future, fn)")
+
+
+# ── 3. Hardcore: `await` without a generator ────────────────────────────────
+
+class Answer(eventloop.Future):
+    """A future whose `__await__` returns a hand-written iterator, not a generator.
+
+    `Answer(loop=loop)` is an `eventloop.Future` in every other way. Awaiting
+    it must do exactly what awaiting the chapter's `Future` does, but
+    `__await__` returns an instance of a class you write, with `__iter__`,
+    `__next__`, `send`, `throw` and `close` — no `yield` anywhere, and no
+    generator inside (not even `Future.__await__`'s). So you implement by hand
+    the state machine that `yield from` drives:
+
+    * Not done yet: the first `__next__()` (or `send(None)`) sets the
+      future's `_asyncio_future_blocking` to True and returns the future
+      itself. Resumed later, it ends with `StopIteration(future.result())` —
+      which raises the future's exception, or `CancelledError` — or, if the
+      future is still not done, raises `RuntimeError("await wasn't used with
+      future")`.
+    * Done already: the first `__next__()` ends at once, the same way.
+    * It behaves as the generator would, whatever it is given: `send(v)` with
+      `v` not None before the first step raises `TypeError("can't send
+      non-None value to a just-started generator")` and changes nothing;
+      `throw(e)` raises `e` (an exception class is instantiated) and finishes
+      the iterator; `close()` finishes it and returns None; a finished
+      iterator raises `StopIteration()` (no value) on `__next__`/`send`.
+
+    The checks drive it with the chapter's eight-line `step` driver, with
+    asyncio's own Task on a real loop, and compare every answer of your
+    iterator with `Future.__await__`'s generator given the same calls.
+
+    Hint: three states — not started, suspended at the yield, finished.
+    """
+
+    def __await__(self):
+        raise NotImplementedError("challenge 3: write Answer.__await__ and its iterator")

@@ -9,6 +9,9 @@ hands it to its exception handler and carries on. So every check here records
 what reaches the handler (`errors`) and requires it to be empty.
 """
 import asyncio
+import gc
+import inspect
+import traceback
 
 import pytest
 
@@ -282,3 +285,222 @@ def test_cancelling_the_new_future_cancels_the_input(challenges, loop, errors):
         "don't call fn for nobody, and don't set a result on a cancelled future. "
         + no_errors(errors) + f"; fn was called with {called!r}"
     )
+
+
+# ── 3. Answer: `await` without a generator ──────────────────────────────────
+
+def step(coro, returned):
+    """The chapter's eight-line driver; the coroutine's return value goes into `returned`."""
+    try:
+        waiting_for = coro.send(None)
+    except StopIteration as stop:
+        returned.append(stop.value)
+    else:
+        waiting_for._asyncio_future_blocking = False
+        waiting_for.add_done_callback(lambda f: step(coro, returned))
+
+
+def generators_inside(obj, depth=3, seen=None):
+    """The generators reachable from `obj` in `depth` steps, not looking inside futures."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or depth < 0:
+        return []
+    seen.add(id(obj))
+    if inspect.isgenerator(obj) or inspect.iscoroutine(obj):
+        return [obj]
+    if isinstance(obj, (asyncio.Future, eventloop.Future, type)) or inspect.ismodule(obj):
+        return []
+    return [g for ref in gc.get_referents(obj) for g in generators_inside(ref, depth - 1, seen)]
+
+
+def test_answer_is_awaited_without_a_generator(challenges, loop, errors):
+    answer = challenges.Answer(loop=loop)
+    iterator = answer.__await__()
+    assert not inspect.isgenerator(iterator) and not inspect.iscoroutine(iterator), (
+        f"Answer.__await__() returned {iterator!r}, a generator: the challenge is to write, "
+        "by hand, the iterator that a generator would be (a class with __next__, send, throw, close)"
+    )
+    assert not generators_inside(iterator), (
+        f"your iterator holds a generator ({generators_inside(iterator)[0]!r}) and passes the "
+        "calls on to it: write the states yourself instead"
+    )
+    assert iter(iterator) is iterator, "__iter__ returns the iterator itself, as a generator's does"
+    answer.cancel()
+
+
+def test_answer_with_the_chapters_driver(challenges, loop, errors):
+    answer = challenges.Answer(loop=loop)
+
+    async def main():
+        value = await answer
+        ready = challenges.Answer(loop=loop)
+        ready.set_result(" and done already")
+        return value + await ready  # a done future: no suspension
+
+    returned = []
+    step(main(), returned)
+    loop.call_soon(answer.set_result, "pending at first")
+    passes(loop, 3)
+    assert returned == ["pending at first and done already"], (
+        f"driven by the chapter's step(), the coroutine returned {returned!r}: a pending "
+        "Answer's iterator hands out the future itself (the driver waits for it), and the "
+        "StopIteration that ends it carries future.result(), the value of `await answer`"
+    )
+    assert not errors, no_errors(errors)
+
+
+def test_answer_with_asyncios_task(challenges, loop, errors):
+    for factory in (None, eventloop.task_factory):  # asyncio's Task, then the course's
+        loop.set_task_factory(factory)
+        answer = challenges.Answer(loop=loop)
+
+        async def main():
+            return await answer * 2
+
+        loop.call_later(0.001, answer.set_result, 21)
+        try:
+            assert settle(loop, loop.create_task(main())) == 42
+        finally:
+            loop.set_task_factory(None)
+    assert not errors, (
+        f"{no_errors(errors)}. (A task that gets the future without its _asyncio_future_blocking "
+        "flag set says 'yield was used instead of yield from'.)"
+    )
+
+
+def test_answer_raises_its_exception_at_the_await(challenges, loop, errors):
+    def produce():
+        raise KeyError("from the producer")
+
+    answer = challenges.Answer(loop=loop)
+
+    async def consume():
+        try:
+            await answer
+        except KeyError as raised:
+            return raised, traceback.extract_tb(raised.__traceback__)
+
+    def fail_the_answer():
+        try:
+            produce()
+        except KeyError as error:
+            answer.set_exception(error)
+
+    loop.call_soon(fail_the_answer)
+    raised, frames = settle(loop, loop.create_task(consume()))
+    assert raised is answer.exception(), "the await raises the future's exception object"
+    names = [frame.name for frame in frames]
+    assert names[0] == "consume" and frames[0].line == "await answer", (
+        f"the traceback starts at the `await` in the coroutine: {names!r}"
+    )
+    assert names[-1] == "produce", (
+        f"the traceback ends where the error was raised, in produce(): {names!r}. "
+        "future.result() re-raises with the saved traceback"
+    )
+    assert not errors, no_errors(errors)
+
+
+def test_answer_cancelled_raises_at_the_await(challenges, loop, errors):
+    trace = []
+    cancelled_answer = challenges.Answer(loop=loop)
+    waited_for = challenges.Answer(loop=loop)
+
+    async def waits(answer, name):
+        try:
+            await answer
+        except asyncio.CancelledError:
+            trace.append(f"{name}: CancelledError at the await")
+            raise
+
+    loop.call_soon(cancelled_answer.cancel)
+    with pytest.raises(asyncio.CancelledError):
+        settle(loop, loop.create_task(waits(cancelled_answer, "answer cancelled")))
+    task = loop.create_task(waits(waited_for, "task cancelled"))
+    loop.call_later(0.001, task.cancel)
+    with pytest.raises(asyncio.CancelledError):
+        settle(loop, task)
+    assert trace == ["answer cancelled: CancelledError at the await",
+                     "task cancelled: CancelledError at the await"]
+    assert waited_for.cancelled(), "cancelling the task cancels the future it awaits"
+    assert not errors, no_errors(errors)
+
+
+# The same calls on Future.__await__'s generator and on your iterator: the answers must match.
+
+def answers_to(calls, make_iterator, loop):
+    """[what each call did] for `calls` on a new future's iterator."""
+    future = make_iterator.future_class(loop=loop)
+    iterator = make_iterator(future)
+    answers = []
+    for call, *args in calls:
+        try:
+            if call == "settle":
+                getattr(future, args[0])(*args[1:])
+                continue
+            value = getattr(iterator, call)(*args)
+        except StopIteration as stop:
+            answers.append((call, "StopIteration", stop.value))
+        except BaseException as error:  # noqa: B036 - the answer under comparison
+            answers.append((call, type(error).__name__, str(error)))
+        else:
+            if value is future:
+                value = ("the future", "blocking" if future._asyncio_future_blocking else "not blocking")
+            answers.append((call, "returned", value))
+    if not future.done():
+        future.cancel()
+    elif not future.cancelled():
+        future.exception()  # retrieved: no "exception was never retrieved" log
+    return answers
+
+
+def compare_with_the_generator(challenges, loop, cases):
+    def generator(future):
+        return eventloop.Future.__await__(future)
+
+    def yours(future):
+        return future.__await__()
+
+    generator.future_class, yours.future_class = eventloop.Future, challenges.Answer
+    for calls in cases:
+        expected = answers_to(calls, generator, loop)
+        got = answers_to(calls, yours, loop)
+        assert got == expected, (
+            f"after the calls {calls!r}\nyour iterator answered\n  {got!r}\n"
+            f"where Future.__await__'s generator answers\n  {expected!r}"
+        )
+
+
+def test_answer_steps_like_the_generator(challenges, loop):
+    compare_with_the_generator(challenges, loop, [
+        [("__next__",), ("settle", "set_result", 42), ("__next__",), ("__next__",)],
+        [("settle", "set_result", (1, 2)), ("__next__",), ("send", None)],
+        [("__next__",), ("__next__",), ("__next__",)],  # resumed before it is done
+        [("__next__",), ("settle", "set_result", "ok"), ("send", "ignored")],
+        [("__next__",), ("settle", "set_exception", KeyError("k")), ("__next__",), ("__next__",)],
+        [("settle", "cancel", "stop"), ("__next__",), ("__next__",)],
+    ])
+
+
+def test_answer_refuses_a_value_before_it_starts(challenges, loop):
+    compare_with_the_generator(challenges, loop, [
+        [("send", "too early"), ("__next__",), ("settle", "set_result", 1), ("__next__",)],
+        [("settle", "set_result", 1), ("send", "too early"), ("send", None)],
+    ])
+
+
+def test_answer_throws_like_the_generator(challenges, loop):
+    compare_with_the_generator(challenges, loop, [
+        [("throw", KeyError("before it starts")), ("__next__",)],
+        [("__next__",), ("throw", KeyError("while suspended")), ("__next__",)],
+        [("__next__",), ("throw", ValueError), ("send", None)],  # a class: instantiated
+        [("__next__",), ("throw", GeneratorExit()), ("__next__",)],
+        [("settle", "set_result", 1), ("__next__",), ("throw", KeyError("when finished"))],
+    ])
+
+
+def test_answer_closes_like_the_generator(challenges, loop):
+    compare_with_the_generator(challenges, loop, [
+        [("close",), ("__next__",)],
+        [("__next__",), ("close",), ("__next__",), ("close",)],
+        [("settle", "set_result", 1), ("__next__",), ("close",), ("send", None)],
+    ])

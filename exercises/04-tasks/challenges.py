@@ -1,4 +1,4 @@
-"""Chapter 4 — Coroutines and tasks: the challenges.
+"""Chapter 4 — Tasks: the challenges.
 
 Write your answers in this file, then check them from the repository's root:
 
@@ -22,20 +22,19 @@ chapter 4 built, and these challenges may use:
   deliver an exception (a `CancelledError`, say). What `send` returns is what
   the coroutine yielded: through `await`, the future it waits for.
   `StopIteration.value` is its return value.
-* `asyncio.current_task(loop)` is whichever task `asyncio._enter_task(loop,
-  task)` registered, until `asyncio._leave_task(loop, task)`; the chapter's
-  Task calls the two around every step. Only one task can be current: entering
-  while another is current raises `RuntimeError`.
-* `context.run(f, *args)` runs `f` in a `contextvars.Context`;
-  `contextvars.copy_context()` copies the current one.
+* A task is a future: `add_done_callback`, `done()`, `cancelled()`,
+  `exception()`, `result()`, as in chapter 3; `await task` waits for it.
+* `task.cancel()` only *asks*: it throws `CancelledError` into the coroutine
+  where it waits, and the coroutine's `except` and `finally` blocks run (it
+  may even refuse, and return). `task.cancelling()` counts the requests that
+  were not taken back with `task.uncancel()`.
+* A coroutine awaiting a future is woken with `CancelledError` when its own
+  task is cancelled; the future it awaited is cancelled too, so await a new
+  one if you must keep waiting.
 """
 
 import asyncio
 import collections.abc
-import contextvars
-import types
-
-import eventloop
 
 
 # ── 1. A task factory that counts steps ─────────────────────────────────────
@@ -56,39 +55,43 @@ def counting_factory():
     raise NotImplementedError("challenge 1: write counting_factory()")
 
 
-# ── 2. Hardcore: start_eagerly ──────────────────────────────────────────────
+# ── 2. Hardcore: structured concurrency in a page ──────────────────────────
 
-def start_eagerly(loop, coro, *, name=None, context=None):
-    """Start a task that runs `coro` *now*, up to its first suspension.
+async def gather_or_cancel(loop, *coros):
+    """Run every coroutine as a task of `loop`; all succeed, or none is left running.
 
-    What Python 3.12's `asyncio.eager_task_factory` does, written for any
-    Python and with the same signature: `loop.set_task_factory(start_eagerly)`
-    makes every `create_task` eager.
+    Awaited inside a task (the caller): `results = await gather_or_cancel(loop, a(), b())`.
 
-    * If `loop` is not running, make an ordinary task: nothing runs yet.
-    * Otherwise run the coroutine's first step before returning, and during
-      that step:
+    * Start each coroutine as a task (`loop.create_task`), all at once: they
+      run concurrently. If they all succeed, return their results as a list,
+      in the order of `coros` (not the order they finished in). No
+      coroutines: return `[]`.
+    * If one fails, cancel the others, wait until every one of them has
+      finished (their `except` and `finally` blocks ran, even those that
+      `await`), then raise the first failure's exception object. "First" is
+      the first child whose done callback saw it fail. A child that ends
+      cancelled although you did not cancel it is a failure too (as in
+      `asyncio.gather`): its `CancelledError` is what you raise.
+    * Later failures (two children failing in the same pass, or a cleanup
+      that raises once cancelled) are dropped, not raised, and not logged:
+      retrieve every child's exception, so that the loop never reports "Task
+      exception was never retrieved".
+    * If the caller is cancelled while it waits, cancel every child, wait
+      until they have all finished — even if the caller is cancelled again
+      meanwhile — then re-raise the caller's `CancelledError`, whatever the
+      children did (failed, or caught the cancellation and returned). Never
+      take back a cancellation you did not ask for: the caller's
+      `cancelling()` must count it, or an `asyncio.timeout()` around the call
+      cannot tell its own cancellation from another. After a child's failure
+      the caller's `cancelling()` is unchanged.
 
-      - `asyncio.current_task()` is the task being started (named `name`),
-        not the caller's task; afterwards the caller's task is current again;
-      - the code runs in `context` if one is given, else in a copy of the
-        current context, and every later step runs in that same context.
+    That is `asyncio.TaskGroup` without the `async with` (the checks compare
+    the two), with a list of results and the first error instead of an
+    ExceptionGroup. Build it from chapter 4's pieces only: tasks, done
+    callbacks, futures, `cancel()`; no TaskGroup, `gather` or `wait`, and no
+    `asyncio.current_task()` (you don't need the caller's task).
 
-    * If the coroutine suspends (it awaits a future that is not done), return
-      a task that carries on from where it stopped: the future wakes it,
-      exceptions and cancellation are delivered into it, and the task's
-      result is the coroutine's. It is the task that was current during the
-      first step.
-    * If the coroutine finishes without suspending, return a future that is
-      already done: with its result, with the exception it raised (not raised
-      to you), or cancelled if it raised `CancelledError`.
-
-    Don't call `loop.create_task()`: when `start_eagerly` is the task factory,
-    that would call `start_eagerly` again.
-
-    Hints: make the task first, around a stand-in coroutine, so that it can be
-    current during the first step; the stand-in's own first step, at the next
-    pass, continues the real coroutine. A generator decorated with
-    `@types.coroutine` may `yield` a future to the task, as `await` does.
+    Hints: one future that a done callback settles once no child is pending,
+    and a loop around `await` on it.
     """
-    raise NotImplementedError("challenge 2: write start_eagerly(loop, coro, name=, context=)")
+    raise NotImplementedError("challenge 2: write gather_or_cancel(loop, *coros)")

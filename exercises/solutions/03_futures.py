@@ -7,6 +7,8 @@ This file is never tangled into `eventloop` and nothing in the package imports
 it. The project's test run checks it against `exercises/03-futures/test_challenges.py`.
 """
 
+import eventloop
+
 
 def _copy_outcome(source, destination):
     """Settle `destination` as `source` settled: cancelled, exception or result."""
@@ -70,3 +72,61 @@ def then(future, fn):
     future.add_done_callback(on_source_done)
     derived.add_done_callback(on_derived_done)
     return derived
+
+
+# ── 3. Hardcore: `await` without a generator ────────────────────────────────
+
+class Answer(eventloop.Future):
+    """A future whose `__await__` is a hand-written iterator instead of a generator."""
+
+    def __await__(self):
+        return _Awaiting(self)
+
+
+class _Awaiting:
+    """`Future.__await__`'s generator, by hand: what `yield from` drives, one call at a time.
+
+    The generator has three states, and so has this object: not started
+    (before the first `send`), suspended at its one `yield`, and finished.
+    """
+
+    def __init__(self, future):
+        self._future = future
+        self._state = "not started"
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self.send(None)
+
+    def send(self, value):
+        if self._state == "finished":
+            raise StopIteration  # an exhausted generator: no value
+        if self._state == "not started":
+            if value is not None:  # the generator refuses, and stays unstarted
+                raise TypeError("can't send non-None value to a just-started generator")
+            if not self._future.done():
+                self._future._asyncio_future_blocking = True
+                self._state = "suspended"
+                return self._future  # the `yield self`: to the task, "wake me when this is done"
+        # After the yield (the value sent is ignored, as the generator ignores it),
+        # or a future done from the start: the generator's last two lines.
+        self._state = "finished"
+        if not self._future.done():
+            raise RuntimeError("await wasn't used with future")
+        raise StopIteration(self._future.result())  # result() may raise: that is the await raising
+
+    def throw(self, error, value=None, traceback=None):
+        # Not started, suspended or finished, the generator lets the exception
+        # out (nothing in it catches), and is finished from then on.
+        self._state = "finished"
+        if isinstance(error, type):
+            error = error() if value is None else error(value)
+        if traceback is not None:
+            error = error.with_traceback(traceback)
+        raise error
+
+    def close(self):
+        # GeneratorExit at the yield, uncaught: the generator finishes quietly.
+        self._state = "finished"

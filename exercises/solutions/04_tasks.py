@@ -1,4 +1,4 @@
-"""Chapter 4 — Coroutines and tasks: reference solutions.
+"""Chapter 4 — Tasks: reference solutions.
 
 Spoilers. Try the challenges in `exercises/04-tasks/challenges.py` first: a
 solution you read teaches less than one you wrote, even a wrong one.
@@ -57,70 +57,50 @@ def counting_factory():
     return factory
 
 
-# ── 2. Hardcore: start a task eagerly ───────────────────────────────────────
+# ── 2. Hardcore: structured concurrency in a page ──────────────────────────
 
-def start_eagerly(loop, coro, *, name=None, context=None):
-    """Run `coro`'s first step now, as the current task, in its own context.
+async def gather_or_cancel(loop, *coros):
+    """Run every coroutine as a task; all succeed, or none is left running."""
+    children = [loop.create_task(coro) for coro in coros]
+    pending = set(children)
+    failures = []  # the children that failed before we cancelled anything, in order
+    aborting = False  # we have cancelled the children: their ends are no failures
+    all_done = None  # the future the caller waits on; settled once nothing is pending
 
-    The task is made first, around a stand-in coroutine, so that it can be the
-    current task during the first step; its own first step, at the next pass,
-    hands it over to `coro` where the eager step left it. Python 3.12 does the
-    same inside `Task.__init__` (`eager_start=True`, `Task.__eager_start`),
-    which can finish a task without a step; from outside, a coroutine that
-    never suspends gets a done future instead, and the stand-in task is
-    cancelled before it starts.
-    """
-    if not loop.is_running():
-        # As in 3.12: no running loop, no eager start; the first step waits for the loop.
-        return eventloop.Task(coro, loop=loop, name=name, context=context)
-    context = contextvars.copy_context() if context is None else context
-    first = []  # what the eager step yielded: the future the coroutine waits for
+    def abort():
+        nonlocal aborting
+        aborting = True
+        for child in children:
+            child.cancel()  # a no-op on the children already done
 
-    @types.coroutine
-    def carry_on():
-        # The task's first step lands here: yield on the coroutine's behalf,
-        # then relay every wake-up (a value, or an exception) into it.
-        yielded = first[0]
-        while True:
-            try:
-                value, error = (yield yielded), None
-            except BaseException as thrown:  # noqa: B036 - relayed into the coroutine
-                value, error = None, thrown
-            try:
-                yielded = coro.throw(error) if error is not None else coro.send(value)
-            except StopIteration as stop:
-                return stop.value
+    def on_child_done(child):
+        pending.discard(child)
+        # exception() marks a failure as retrieved: no "never retrieved" log for
+        # the second child to fail, whose exception nobody else will read.
+        failed = child.cancelled() or child.exception() is not None
+        if failed and not aborting:
+            failures.append(child)
+            abort()
+        if not pending and all_done is not None and not all_done.done():
+            all_done.set_result(None)
 
-    async def stand_in():
-        return await carry_on()
-
-    # Not loop.create_task(): start_eagerly may be the loop's task factory itself.
-    task = eventloop.Task(stand_in(), loop=loop, name=name, context=context)
-    # asyncio.current_task() is whatever _enter_task() registered, one task at a
-    # time: the caller's task steps aside for the eager step, then comes back.
-    caller = asyncio.current_task(loop)
-    if caller is not None:
-        asyncio._leave_task(loop, caller)
-    asyncio._enter_task(loop, task)
-    try:
-        first.append(context.run(coro.send, None))
-    except BaseException as error:  # noqa: B036 - it belongs in the future
-        finished = error
-    finally:
-        asyncio._leave_task(loop, task)
-        if caller is not None:
-            asyncio._enter_task(loop, caller)
-    if first:
-        return task  # suspended: the task carries on from here
-
-    task.cancel()  # its stand-in never starts: there is nothing to carry on
-    done = loop.create_future()
-    if isinstance(finished, StopIteration):
-        done.set_result(finished.value)
-    elif isinstance(finished, asyncio.CancelledError):
-        done.cancel()
-    else:
-        done.set_exception(finished)
-        if isinstance(finished, (KeyboardInterrupt, SystemExit)):
-            raise finished  # as 3.12's eager step does: in the future, and on up
-    return done
+    for child in children:
+        child.add_done_callback(on_child_done)
+    caller_cancelled = None
+    while pending:
+        # A fresh future each time round: cancelling the caller cancels the one it awaits.
+        all_done = loop.create_future()
+        try:
+            await all_done
+        except asyncio.CancelledError as error:
+            # Only the caller's cancellation reaches us here. Keep it (the first
+            # one) to re-raise, and go on waiting: the children must finish first.
+            if caller_cancelled is None:
+                caller_cancelled = error
+            if not aborting:
+                abort()
+    if caller_cancelled is not None:
+        raise caller_cancelled
+    if failures:
+        failures[0].result()  # raises the first failure, with its traceback
+    return [child.result() for child in children]
