@@ -34,7 +34,7 @@ def kind(request):
 
 
 @pytest.fixture
-def pair(el, loops, new_loop, kind):
+def pair(el, el_chapter, loops, new_loop, kind):
     """`pair.compare(scenario)`: asyncio's loop and ours, with the classes `kind` names."""
     def reference():
         loop = asyncio.new_event_loop()
@@ -43,7 +43,7 @@ def pair(el, loops, new_loop, kind):
         return loop
 
     def ours():
-        if el.__name__ == "eventloop_ch04":  # before chapter 5's switch: always the course's classes
+        if el_chapter < 5:  # before chapter 5's switch: always the course's classes
             if kind == "asyncio-classes":
                 pytest.skip("chapter 4's loop makes only the course's tasks")
             return el.EventLoop()
@@ -533,7 +533,7 @@ def test_get_stack_and_print_stack(pair, kind):
     ]
 
 
-def test_debug_mode_says_where_a_task_was_created(el, loops, new_loop, kind):
+def test_debug_mode_says_where_a_task_was_created(el, el_chapter, loops, new_loop, kind):
     """`created at` names create_task's caller, not create_task itself.
 
     asyncio's create_task drops its own frame from the task's
@@ -541,9 +541,9 @@ def test_debug_mode_says_where_a_task_was_created(el, loops, new_loop, kind):
     the task itself; with a task factory the last frame is the factory's.
     Compared with asyncio's loop making its own tasks, whichever class ours makes.
     """
-    if el.__name__ == "eventloop_ch04" and kind == "asyncio-classes":
+    if el_chapter < 5 and kind == "asyncio-classes":
         pytest.skip("chapter 4's loop makes only the course's tasks")
-    ours = el.EventLoop if el.__name__ == "eventloop_ch04" else (lambda: el.EventLoop(pure_python=kind == "our-classes"))
+    ours = el.EventLoop if el_chapter < 5 else (lambda: el.EventLoop(pure_python=kind == "our-classes"))
     pair = type(loops)(new_loop, asyncio.new_event_loop, ours)
 
     def scenario(loop):
