@@ -59,7 +59,6 @@ try:
 except ImportError:  # an optional extra: the column is left out
     uvloop = None
 
-TARGET_RATIO = 1.2  # what the steady-state benchmarks should reach (ours against asyncio's)
 ECHO_CLIENT = Path(__file__).resolve().parent / "bench" / "echo_client.py"
 DOCS_PAGE = ROOT / "docs" / "performance.md"
 PLOTS = ROOT / "docs" / "assets" / "performance"
