@@ -14,7 +14,8 @@ and, for authors and learners:
     python3 tools/dev.py check N     run the tests of chapters 1..N against the course's code
     python3 tools/dev.py check N --impl DIR
                                      ... against your own package in DIR instead
-    python3 tools/dev.py bench       compare our loop's throughput with asyncio's
+    python3 tools/dev.py bench       measure our loop against asyncio's and uvloop's, and
+                                     rewrite docs/performance.md (--smoke: a quick check only)
 
 "Set up" means: a virtual environment in .venv/ with the package installed in
 editable mode and the course's pinned tools (pyproject.toml's `dev` extra).
@@ -101,6 +102,8 @@ def test() -> int:
           "notebooks")),
         ("site: mkdocs build --strict, and nothing loads from the network",
          (PYTHON, "tools/dev.py", "build")),
+        ("bench: every benchmark runs once, tiny (no timings checked)",
+         (PYTHON, "tools/bench.py", "--smoke")),
     ]
     failed = []
     for title, command in checks:
@@ -214,6 +217,16 @@ def main(argv: list[str]) -> int:
         return run(PYTHON, "tools/tangle.py", *args)
     if command == "execute":
         return run(PYTHON, "tools/execute.py", *args, env=notebook_env())
+    return bench(args)
+
+
+def bench(args: list[str]) -> int:
+    """tools/bench.py, with uvloop (the `bench` extra) installed first where it can be."""
+    if subprocess.call([str(PYTHON), "-c", "import uvloop"], stderr=subprocess.DEVNULL) != 0:
+        import tomllib  # Python 3.11+, as setup() requires
+        wanted = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["bench"]
+        if run(PYTHON, "-m", "pip", "install", "--quiet", *wanted) != 0:
+            print("uvloop could not be installed: the benchmarks run without it", flush=True)
     return run(PYTHON, "tools/bench.py", *args)
 
 
