@@ -100,6 +100,7 @@ BANNER_PART = re.compile(r"^(class|adds|replaces|removes)\s+(.+)$")
 MERMAID_JS = "assets/vendor/mermaid/mermaid.min.js"
 MERMAID_INIT = "assets/javascripts/mermaid-init.js"
 HAS_DIAGRAM = re.compile(r'<pre class="mermaid"')
+MARKDOWN_DIAGRAM = re.compile(r'(<pre class="mermaid"><code>.*?</code></pre>)', re.DOTALL)
 SOURCE_MAP_COMMENT = re.compile(rb"\n?(?://# sourceMappingURL=\S+|/\*# sourceMappingURL=\S+ ?\*/)\s*$")
 # Material's search worker (assets/javascripts/workers/search.*.js) loads, for
 # each configured language: ja tinyseg.js, hi and th wordcut.js, any but en
@@ -340,7 +341,8 @@ def on_page_content(html_content, page, config, files):
     src_uri = page.file.src_uri
     if src_uri not in _chapters:
         _ids[src_uri] = set(ID.findall(html_content))
-        return html_content
+        # The box a diagram scrolls in on a phone, as on chapter pages (notebook.css).
+        return MARKDOWN_DIAGRAM.sub(r'<div class="nb-diagram">\1</div>', html_content)
     path = _chapters[src_uri]
 
     # The notebook's own H1 stays the page's <title> (Material reads meta.title);
