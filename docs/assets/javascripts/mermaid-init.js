@@ -17,7 +17,7 @@
  *   - stops mermaid from drawing on its own at window "load" (startOnLoad),
  *     which would draw what Material draws a second time;
  *   - keeps a diagram from shrinking below MIN_WIDTH px (or its natural width,
- *     if smaller): mermaid draws an <svg> 100% wide, at most its natural width,
+ *     if smaller), nor below MIN_SCALE of its natural width: mermaid draws an <svg> 100% wide, at most its natural width,
  *     so on a 390 px phone a wide flowchart's 16 px labels became 5 px. With a
  *     min-width it is drawn as on a laptop and scrolls sideways in its
  *     .nb-diagram box (notebook.css). Material puts the <svg> in a closed
@@ -38,13 +38,16 @@
   window.mermaid.initialize({ startOnLoad: false });
 
   var MIN_WIDTH = 688; // px: the content column of a 1280 px laptop screen
+  var MIN_SCALE = 0.6; // and never under 60% of its natural size (tools/check_browser.py)
   var render = window.mermaid.render;
   window.mermaid.render = async function () {
     var result = await render.apply(this, arguments);
     result.svg = result.svg.replace(
       /^(<svg\b[^>]*?\bstyle="[^"]*?max-width:\s*)([\d.]+)px;?/,
       function (all, before, width) {
-        return before + width + "px; min-width: " + Math.min(parseFloat(width), MIN_WIDTH) + "px;";
+        var natural = parseFloat(width);
+        var least = Math.max(Math.min(natural, MIN_WIDTH), MIN_SCALE * natural);
+        return before + width + "px; min-width: " + least.toFixed(1) + "px;";
       });
     return result;
   };
