@@ -7,12 +7,17 @@ Fails (exit 1), naming each problem, when
     <script src>, <link href> (stylesheet, preload, icon…), <img>/<source>/
     <iframe>/<video>/<audio> src, an `import` inside a <script>, or a url() /
     @import in a <style> or a .css file;
-  - a notebooks/NN-*.ipynb has no rendered page at chapters/NN-*/index.html;
-  - a chapter page shows fewer code-cell outputs than its notebook stores;
+  - a notebooks/NN-*.ipynb has no rendered page at chapters/NN-*/index.html,
+    or that page shows fewer code cells, or code-cell outputs, than the
+    notebook has, or does not link to its notebook for download;
   - a chapter page still links to a chapter as `NN-name.ipynb` (not rewritten);
   - a page loads, or links to, a file (or an #anchor) the site does not have;
-  - a page with mermaid diagrams does not load the vendored mermaid, or the
-    vendored mermaid is missing.
+  - a page with mermaid diagrams does not load the vendored mermaid, a page
+    without any loads it, or the vendored mermaid is missing;
+  - a page's HTML is over the budget (PAGE_BUDGET), or a chapter page still
+    carries a <style> (nbconvert's CSS, which notebook.css replaces);
+  - the site ships source maps, or the search index holds what is not prose:
+    "Copied!", an "In [n]:" prompt, a cell's copy-to-clipboard text (chapters).
 Standard library only.
 """
 from __future__ import annotations
@@ -33,6 +38,11 @@ CSS_URL = re.compile(r"""(?:url\(\s*["']?|@import\s+["'])((?:https?:)?//[^"')\s]
 LOADING_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "preconnect",
                 "dns-prefetch", "icon", "shortcut", "apple-touch-icon", "manifest"}
 CHAPTER_LINK = re.compile(r"(?:^|/)\d\d-[\w-]+\.ipynb$")
+# The budget for one page's HTML, in bytes. The largest chapter page is ~215 KB
+# (chapter 1: 130 highlighted code cells' worth of <span>s and two whole modules);
+# nbconvert's inline JupyterLab CSS used to add 590 KB to each (docs/site.md).
+PAGE_BUDGET = 250_000
+SEARCH_JUNK = re.compile(r"Copied!|\bIn \[\d*\]:|clipboard-copy")
 
 
 class Page(HTMLParser):
@@ -43,7 +53,8 @@ class Page(HTMLParser):
         self.loads, self.links, self.scripts = [], [], []
         self.inline, self.styles = [], []
         self.ids = set()
-        self.outputs = 0
+        self.outputs = self.cells = 0
+        self.downloads = []
         self.mermaid = False
         self.notebook = False
         self._in = None
@@ -53,11 +64,13 @@ class Page(HTMLParser):
         if a.get("id"):
             self.ids.add(a["id"])
         classes = a.get("class", "").split()
-        if "jp-OutputArea-child" in classes:
+        if "nb-output" in classes:
             self.outputs += 1
-        if "mermaid" in classes or "jp-Mermaid" in classes:
+        if "nb-cell" in classes:
+            self.cells += 1
+        if "mermaid" in classes:
             self.mermaid = True
-        if "jupyter-wrapper" in classes:
+        if "nb-notebook" in classes:
             self.notebook = True
         if tag == "script":
             if a.get("src"):
@@ -74,7 +87,7 @@ class Page(HTMLParser):
                     if url.strip():
                         self.loads.append((f"<{tag} {key}>", url.strip().split()[0]))
         elif tag == "a" and a.get("href"):
-            self.links.append(a["href"])
+            (self.downloads if "download" in a else self.links).append(a["href"])
 
     def handle_endtag(self, tag):
         self._in = None
@@ -105,8 +118,24 @@ def check(site: Path) -> list[str]:
 
     pages = {}
     for html in sorted(site.rglob("*.html")):
-        pages[html.relative_to(site).as_posix()] = page = Page()
+        url = html.relative_to(site).as_posix()
+        pages[url] = page = Page()
         page.feed(html.read_text(encoding="utf-8"))
+        if html.stat().st_size > PAGE_BUDGET:
+            problems.append(f"{url} weighs {html.stat().st_size:,} bytes, over the "
+                            f"{PAGE_BUDGET:,}-byte budget (PAGE_BUDGET)")
+    for source_map in sorted(site.rglob("*.map")):
+        problems.append(f"{source_map.relative_to(site)}: a source map ships (docs/hooks/notebooks.py "
+                        "removes them after the build)")
+    index = site / "search" / "search_index.json"
+    if index.is_file():
+        for doc in json.loads(index.read_text(encoding="utf-8"))["docs"]:
+            if not doc["location"].startswith("chapters/"):
+                continue  # the toolchain page quotes the tangler's "In [7]:" on purpose
+            for junk in sorted(set(SEARCH_JUNK.findall(doc["title"] + " " + doc["text"]))):
+                problems.append(f"search index, {doc['location']}: holds '{junk}', which is not prose")
+    else:
+        problems.append("search/search_index.json is missing")
 
     for url, page in pages.items():
         for what, src in page.loads:
@@ -133,10 +162,18 @@ def check(site: Path) -> list[str]:
                 problems.append(f"{url}: link '{href}' points to nothing in the site")
             elif anchor and target in pages and anchor not in pages[target].ids:
                 problems.append(f"{url}: link '{href}': {target} has no anchor '#{anchor}'")
-        if page.mermaid:
-            loaded = [s for s in page.scripts if s.endswith(MERMAID.rsplit("/", 1)[1])]
-            if MERMAID not in (resolve(site, url, s) for s in loaded):
-                problems.append(f"{url}: has mermaid diagrams but does not load {MERMAID}")
+        for href in page.downloads:
+            if REMOTE.match(href) or resolve(site, url, href) is None:
+                problems.append(f"{url}: download link '{href}' points to nothing in the site")
+        loads_mermaid = MERMAID in (resolve(site, url, s) for s in page.scripts
+                                    if s.endswith(MERMAID.rsplit("/", 1)[1]))
+        if page.mermaid and not loads_mermaid:
+            problems.append(f"{url}: has mermaid diagrams but does not load {MERMAID}")
+        if loads_mermaid and not page.mermaid:
+            problems.append(f"{url}: loads {MERMAID} but has no diagram")
+        if page.notebook and page.styles:
+            problems.append(f"{url}: a chapter page carries {len(page.styles)} <style> block(s); "
+                            "its styles belong in assets/stylesheets/notebook.css")
 
     for css in sorted(site.rglob("*.css")):
         for src in CSS_URL.findall(css.read_text(encoding="utf-8", errors="replace")):
@@ -151,12 +188,18 @@ def check(site: Path) -> list[str]:
             problems.append(f"notebooks/{notebook.name} has no page {url}")
             continue
         if not page.notebook:
-            problems.append(f"{url} is not a rendered notebook (no .jupyter-wrapper)")
+            problems.append(f"{url} is not a rendered notebook (no .nb-notebook)")
         cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-        stored = sum(len(c.get("outputs", [])) for c in cells if c["cell_type"] == "code")
+        code = [c for c in cells if c["cell_type"] == "code"]
+        stored = sum(len(c.get("outputs", [])) for c in code)
+        if page.cells < len(code):
+            problems.append(f"{url} shows {page.cells} code cells, but "
+                            f"notebooks/{notebook.name} has {len(code)}")
         if page.outputs < stored:
             problems.append(f"{url} shows {page.outputs} code-cell outputs, but "
                             f"notebooks/{notebook.name} stores {stored}")
+        if notebook.name not in page.downloads:
+            problems.append(f"{url} has no download link to {notebook.name}")
     if not pages:
         problems.append(f"no HTML pages in {site}: run `mkdocs build` first")
     return problems

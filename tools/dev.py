@@ -41,6 +41,7 @@ STAMP = VENV / ".eventloop-setup"  # the full set-up (`dev` extra) is done
 LIGHT_STAMP = VENV / ".eventloop-setup-check"  # the light one (`check` extra) is done
 EXERCISES = ROOT / "exercises"
 TESTS = ROOT / "tests"
+SKIPPED = 3  # tools/check_browser.py's exit status when there is no Chromium
 
 
 def run(*command: str | Path, env: dict | None = None) -> int:
@@ -102,17 +103,26 @@ def test() -> int:
           "notebooks")),
         ("site: mkdocs build --strict, and nothing loads from the network",
          (PYTHON, "tools/dev.py", "build")),
+        # Exits 3 (SKIPPED) when there is no Chromium, except under CI.
+        ("browser: every page in headless Chromium (links, errors, diagrams, search, weight)",
+         (PYTHON, "tools/check_browser.py", "site")),
         ("bench: every benchmark runs once, tiny (no timings checked)",
          (PYTHON, "tools/bench.py", "--smoke")),
     ]
-    failed = []
+    failed, skipped = [], []
     for title, command in checks:
         print(f"\n=== {title}", flush=True)
-        if run(*command, env=notebook_env()) != 0:
+        status = run(*command, env=notebook_env())
+        if status == SKIPPED:
+            skipped.append(title)
+        elif status != 0:
             failed.append(title)
     print("\n=== summary")
     for title, _ in checks:
-        print(f"{'FAILED' if title in failed else 'ok    '}  {title}")
+        print(f"{'FAILED' if title in failed else 'SKIPPED' if title in skipped else 'ok     '}  {title}")
+    if skipped:
+        print("\nSKIPPED: the browser check needs Chromium at /usr/bin/chromium "
+              "(Debian/Ubuntu: sudo apt-get install chromium).")
     return 1 if failed else 0
 
 

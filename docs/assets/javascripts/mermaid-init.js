@@ -10,15 +10,23 @@
  * Who draws them: Material for MkDocs draws every pre.mermaid in the page's
  * content, in its light/dark colours, with window.mermaid when that is already
  * defined as the page is mounted (DOMContentLoaded), and downloads mermaid from
- * unpkg.com only when it is not. mermaid.min.js is a plain <script> placed just
- * before this one, so it always is defined in time, and Material draws with the
- * vendored copy. This file
+ * unpkg.com only when it is not. mermaid.min.js is a plain <script> that
+ * docs/hooks/notebooks.py puts, with this one, after Material's script on the
+ * pages that have a diagram (and only there), so it always is defined in time,
+ * and Material draws with the vendored copy. This file
  *   - stops mermaid from drawing on its own at window "load" (startOnLoad),
  *     which would draw what Material draws a second time;
+ *   - keeps a diagram from shrinking below MIN_WIDTH px (or its natural width,
+ *     if smaller), nor below MIN_SCALE of its natural width: mermaid draws an <svg> 100% wide, at most its natural width,
+ *     so on a 390 px phone a wide flowchart's 16 px labels became 5 px. With a
+ *     min-width it is drawn as on a laptop and scrolls sideways in its
+ *     .nb-diagram box (notebook.css). Material puts the <svg> in a closed
+ *     shadow root, out of reach of any stylesheet: the only place to say so is
+ *     the <svg> that mermaid.render returns;
  *   - draws the blocks itself when Material's script is not on the page
  *     (window.document$ undefined), so a page never shows mermaid source.
- * navigation.instant is off in mkdocs.yml; were it on, Material would still draw
- * each new page's diagrams itself (it mounts every page's content).
+ * navigation.instant is off in mkdocs.yml; were it on, a page with diagrams
+ * reached from one without would have no mermaid (it is loaded per page).
  */
 (function () {
   "use strict";
@@ -28,6 +36,21 @@
     return;
   }
   window.mermaid.initialize({ startOnLoad: false });
+
+  var MIN_WIDTH = 688; // px: the content column of a 1280 px laptop screen
+  var MIN_SCALE = 0.6; // and never under 60% of its natural size (tools/check_browser.py)
+  var render = window.mermaid.render;
+  window.mermaid.render = async function () {
+    var result = await render.apply(this, arguments);
+    result.svg = result.svg.replace(
+      /^(<svg\b[^>]*?\bstyle="[^"]*?max-width:\s*)([\d.]+)px;?/,
+      function (all, before, width) {
+        var natural = parseFloat(width);
+        var least = Math.max(Math.min(natural, MIN_WIDTH), MIN_SCALE * natural);
+        return before + width + "px; min-width: " + least.toFixed(1) + "px;";
+      });
+    return result;
+  };
 
   if (typeof window.document$ !== "undefined") {
     return; // Material for MkDocs draws them, with window.mermaid
