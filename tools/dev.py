@@ -103,6 +103,7 @@ def test() -> int:
           "notebooks")),
         ("site: mkdocs build --strict, and nothing loads from the network",
          (PYTHON, "tools/dev.py", "build")),
+        *conformance_checks(),
     ]
     failed = []
     for title, command in checks:
