@@ -16,6 +16,8 @@ and, for authors and learners:
                                      ... against your own package in DIR instead
     python3 tools/dev.py bench       measure our loop against asyncio's and uvloop's, and
                                      rewrite docs/performance.md (--smoke: a quick check only)
+    python3 tools/dev.py conformance [--python 3.12] [--quick] [--module NAME]
+                                     run CPython's test_asyncio on our loop (docs/conformance.md)
 
 "Set up" means: a virtual environment in .venv/ with the package installed in
 editable mode and the course's pinned tools (pyproject.toml's `dev` extra).
@@ -108,6 +110,7 @@ def test() -> int:
          (PYTHON, "tools/check_browser.py", "site")),
         ("bench: every benchmark runs once, tiny (no timings checked)",
          (PYTHON, "tools/bench.py", "--smoke")),
+        *conformance_checks(),
     ]
     failed, skipped = [], []
     for title, command in checks:
@@ -124,6 +127,21 @@ def test() -> int:
         print("\nSKIPPED: the browser check needs Chromium at /usr/bin/chromium "
               "(Debian/Ubuntu: sudo apt-get install chromium).")
     return 1 if failed else 0
+
+
+#: Newer Pythons whose quick conformance run `test` adds when they are installed.
+CONFORMANCE_PYTHONS = ("3.12", "3.13")
+
+
+def conformance_checks() -> list:
+    """The quick conformance runs, as `test()` checks: this Python's, then each newer one's."""
+    checks = [(f"conformance: CPython {sys.version_info.major}.{sys.version_info.minor}'s test_asyncio "
+               "(quick) on our loop", (PYTHON, "tools/conformance.py", "--quick"))]
+    for version in CONFORMANCE_PYTHONS:
+        if tuple(map(int, version.split("."))) > sys.version_info[:2]:
+            checks.append((f"conformance: CPython {version}'s test_asyncio (quick) on our loop, if installed",
+                           (PYTHON, "tools/conformance.py", "--quick", "--python", version, "--if-present")))
+    return checks
 
 
 def exercise_chapters() -> dict[int, tuple[Path, str]]:
@@ -202,13 +220,15 @@ def main(argv: list[str]) -> int:
         return 0
     command, args = argv[0], argv[1:]
     if command not in ("setup", "serve", "test", "lab", "build", "tangle", "execute", "exercises", "check",
-                       "bench"):
+                       "bench", "conformance"):
         print(__doc__)
         return 2
     if command == "exercises":
         return exercises(args)
     if command == "check":
         return check(args)
+    if command == "conformance":  # standard library only: no set-up needed
+        return run(sys.executable, "tools/conformance.py", *args)
     setup()
     if command == "setup":
         return 0
