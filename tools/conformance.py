@@ -152,10 +152,18 @@ class Module:
                                       stdin=subprocess.DEVNULL, start_new_session=True)
         current, started, finished, touched = None, time.monotonic(), False, set()
         with open(results) as stream:
+            partial = ""  # a line the worker is still writing: readline() returns it in pieces
+            exited = False
             while True:
-                line = stream.readline()
-                if line.endswith("\n"):
-                    record = json.loads(line)
+                line = partial + stream.readline()
+                partial = ""
+                if line and not line.endswith("\n"):
+                    partial = line
+                elif line:
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # a forked test's child wrote into our file: not a record of ours
                     if record["event"] == "start":
                         current, started = record["id"], time.monotonic()
                     elif record["event"] == "end":
@@ -169,8 +177,11 @@ class Module:
                         finished = True
                         break
                     continue
+                if exited:
+                    break  # it had exited before this last read found nothing: all is read
                 if worker.poll() is not None:
-                    break
+                    exited = True  # read once more: it may have written after our last read
+                    continue
                 if current is not None and time.monotonic() - started > self.timeout:
                     self._stop(worker)
                     self.results[current] = {"id": current, "outcome": "timeout", "created": current in touched,

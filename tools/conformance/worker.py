@@ -126,8 +126,9 @@ class Recorder(unittest.TestResult):
         self.out = out
 
     def write(self, **record):
-        self.out.write(json.dumps(record) + "\n")
-        self.out.flush()
+        # One os.write per record, on a file opened for appending: a record written by
+        # another thread (a loop created there) or a forked child cannot interleave with ours.
+        os.write(self.out.fileno(), (json.dumps(record) + "\n").encode())
 
     def startTest(self, test):
         super().startTest(test)

@@ -1,0 +1,305 @@
+"""Chapter 9: the sock_* coroutines, on real sockets over 127.0.0.1 and socketpairs.
+
+Scenarios run on asyncio's loop and ours and must tell the same story:
+results, exceptions and their messages, and what is left registered.
+"""
+import asyncio
+import io
+import os
+import socket
+import struct
+import tempfile
+
+import pytest
+
+CHAPTER = 9
+
+
+def listening_socket(kind=socket.SOCK_STREAM):
+    sock = socket.socket(socket.AF_INET, kind)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    if kind == socket.SOCK_STREAM:
+        sock.listen()
+    sock.setblocking(False)
+    return sock
+
+
+def outcome(error_or_value):
+    return error_or_value if not isinstance(error_or_value, BaseException) else (
+        type(error_or_value).__name__, str(error_or_value))
+
+
+async def attempt(awaitable):
+    try:
+        return "ok", await awaitable
+    except Exception as error:
+        return type(error).__name__, str(error)
+
+
+def registered(loop, sock):
+    try:
+        loop._selector.get_key(sock)
+    except KeyError:
+        return False
+    return True
+
+
+async def connected_pair(loop):
+    server = listening_socket()
+    client = socket.socket()
+    client.setblocking(False)
+    accepting = asyncio.ensure_future(loop.sock_accept(server))
+    await loop.sock_connect(client, server.getsockname())
+    conn, peer = await accepting
+    server.close()
+    return client, conn, peer
+
+
+def run(loop, coro):
+    return loop.run_until_complete(coro)
+
+
+def test_connect_accept_send_receive(loops):
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        client, conn, peer = await connected_pair(loop)
+        trace = [peer[0], conn.gettimeout()]
+        await loop.sock_sendall(client, b"ping")
+        trace.append(await loop.sock_recv(conn, 100))
+        buffer = bytearray(10)
+        await loop.sock_sendall(conn, b"pong")
+        trace.append(await loop.sock_recv_into(client, buffer))
+        trace.append(bytes(buffer[:4]))
+        trace.append([registered(loop, s) for s in (client, conn)])
+        client.close()
+        trace.append(await loop.sock_recv(conn, 100))  # EOF
+        conn.close()
+        return trace
+
+    assert loops.compare(lambda loop: run(loop, scenario())) == [
+        "127.0.0.1", 0.0, b"ping", 4, b"pong", [False, False], b"",
+    ]
+
+
+def test_sendall_of_more_than_the_buffer_holds(loops):
+    payload = os.urandom(8 * 1024 * 1024)
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        client, conn, _ = await connected_pair(loop)
+        received = bytearray()
+
+        async def drain():
+            while chunk := await loop.sock_recv(conn, 1 << 16):
+                received.extend(chunk)
+
+        draining = asyncio.ensure_future(drain())
+        await loop.sock_sendall(client, payload)
+        client.close()
+        await draining
+        conn.close()
+        return len(received), bytes(received) == payload
+
+    assert loops.compare(lambda loop: run(loop, scenario())) == (len(payload), True)
+
+
+def test_datagrams(loops):
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        a, b = listening_socket(socket.SOCK_DGRAM), listening_socket(socket.SOCK_DGRAM)
+        trace = [await loop.sock_sendto(a, b"one", b.getsockname())]
+        data, address = await loop.sock_recvfrom(b, 100)
+        trace += [data, address == a.getsockname()]
+        await loop.sock_sendto(b, b"two", a.getsockname())
+        buffer = bytearray(100)
+        n, address = await loop.sock_recvfrom_into(a, buffer)
+        trace += [bytes(buffer[:n]), address == b.getsockname()]
+        await loop.sock_sendto(a, b"three", b.getsockname())
+        small = bytearray(100)
+        trace.append((await loop.sock_recvfrom_into(b, small, 2))[0])
+        a.close()
+        b.close()
+        return trace
+
+    assert loops.compare(lambda loop: run(loop, scenario())) == [3, b"one", True, b"two", True, 2]
+
+
+def test_refused_reset_and_timed_out(loops):
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        trace = []
+        vacant = listening_socket()
+        address = vacant.getsockname()
+        vacant.close()
+        client = socket.socket()
+        client.setblocking(False)
+        kind, message = await attempt(loop.sock_connect(client, address))
+        trace.append((kind, message.replace(str(address[1]), "PORT")))
+        trace.append(registered(loop, client))
+        client.close()
+
+        client, conn, _ = await connected_pair(loop)
+        trace.append((await attempt(asyncio.wait_for(loop.sock_recv(client, 10), 0.05)))[0])
+        trace.append(registered(loop, client))  # a timed-out recv leaves no reader
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+        trace.append(await attempt(loop.sock_recv(client, 10)))
+        trace.append((await attempt(loop.sock_sendall(client, b"x" * 10)))[0])
+        client.close()
+        return trace
+
+    trace = loops.compare(lambda loop: run(loop, scenario()))
+    assert trace[0][0] == "ConnectionRefusedError"
+    assert trace[1:4] == [False, "TimeoutError", False]
+    assert trace[4][0] == "ConnectionResetError"
+
+
+def test_cancelled_operations_leave_nothing_registered(loops):
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        client, conn, _ = await connected_pair(loop)
+        server = listening_socket()
+        waits = [asyncio.ensure_future(loop.sock_recv(client, 10)),
+                 asyncio.ensure_future(loop.sock_recv_into(conn, bytearray(10))),
+                 asyncio.ensure_future(loop.sock_accept(server))]
+        await asyncio.sleep(0.01)
+        before = [registered(loop, s) for s in (client, conn, server)]
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+        after = [registered(loop, s) for s in (client, conn, server)]
+        for s in (client, conn, server):
+            s.close()
+        return before, after
+
+    assert loops.compare(lambda loop: run(loop, scenario())) == ([True] * 3, [False] * 3)
+
+
+def test_blocking_and_tls_sockets_are_refused(el, loop):
+    """asyncio refuses a blocking socket only in debug mode; we always do (chapter 9 says why)."""
+    blocking = socket.socket()
+    with blocking:
+        for call in (lambda: loop.sock_recv(blocking, 1), lambda: loop.sock_sendall(blocking, b"x"),
+                     lambda: loop.sock_connect(blocking, ("127.0.0.1", 9)), lambda: loop.sock_accept(blocking)):
+            with pytest.raises(ValueError, match="the socket must be non-blocking"):
+                run(loop, call())
+
+
+def test_blocking_sockets_are_refused_like_asyncio_in_debug_mode(loops):
+    def scenario(loop):
+        loop.set_debug(True)
+        with socket.socket() as blocking:
+            return run(loop, attempt(loop.sock_recv(blocking, 1)))
+
+    assert loops.compare(scenario) == ("ValueError", "the socket must be non-blocking")
+
+
+def test_names_are_resolved_and_numbers_are_not(el, loop):
+    resolved = run(loop, loop._ensure_resolved(("127.0.0.1", "80")))
+    assert resolved == [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", 80))]
+    assert el.base_events._ipaddr_info("localhost", 80, 0, socket.SOCK_STREAM, 0) is None
+    assert el.base_events._ipaddr_info("::1", 80, 0, socket.SOCK_STREAM, 0)[4] == ("::1", 80, 0, 0)
+    assert el.base_events._ipaddr_info("::1%lo", 80, 0, socket.SOCK_STREAM, 0) is None
+
+    async def connect_by_name():
+        server = listening_socket()
+        client = socket.socket()
+        client.setblocking(False)
+        accepting = asyncio.ensure_future(loop.sock_accept(server))
+        await loop.sock_connect(client, ("localhost", server.getsockname()[1]))
+        conn, _ = await accepting
+        for s in (client, conn, server):
+            s.close()
+        return "connected"
+
+    assert run(loop, connect_by_name()) == "connected"
+
+
+@pytest.mark.parametrize("make_file", ["disk", "bytesio"])
+def test_sock_sendfile_native_and_fallback(loops, make_file):
+    data = os.urandom(1_500_000)
+
+    async def scenario(file):
+        loop = asyncio.get_running_loop()
+        left, right = socket.socketpair()
+        left.setblocking(False)
+        right.setblocking(False)
+        received = bytearray()
+
+        async def drain():
+            while chunk := await loop.sock_recv(right, 65536):
+                received.extend(chunk)
+
+        draining = asyncio.ensure_future(drain())
+        sent = await loop.sock_sendfile(left, file, offset=10, count=1_000_000)
+        left.close()
+        await draining
+        right.close()
+        return sent, bytes(received) == data[10:1_000_010], file.tell()
+
+    def run_with(loop):
+        if make_file == "disk":
+            with tempfile.TemporaryFile() as file:
+                file.write(data)
+                return run(loop, scenario(file))
+        return run(loop, scenario(io.BytesIO(data)))
+
+    assert loops.compare(run_with) == (1_000_000, True, 1_000_010)
+
+
+def test_sock_sendfile_checks_its_arguments_as_asyncio(loops):
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        trace = []
+        with socket.socket() as stream, socket.socket(type=socket.SOCK_DGRAM) as datagram, \
+                tempfile.TemporaryFile() as binary, tempfile.TemporaryFile("w") as text:
+            stream.setblocking(False)
+            datagram.setblocking(False)
+            for sock, file, offset, count in [(stream, text, 0, None), (datagram, binary, 0, None),
+                                              (stream, binary, -1, None), (stream, binary, "0", None),
+                                              (stream, binary, 0, 0), (stream, binary, 0, 1.5)]:
+                trace.append(await attempt(loop.sock_sendfile(sock, file, offset, count)))
+            trace.append((await attempt(loop.sock_sendfile(stream, io.BytesIO(b"x"), fallback=False)))[0])
+        return trace
+
+    assert loops.compare(lambda loop: run(loop, scenario()))[-1] == "SendfileNotAvailableError"
+
+
+def test_an_echo_server_of_sock_calls(el, loop):
+    async def echo_many(connections=8, messages=30, size=4096):
+        server = listening_socket()
+
+        async def handle(conn):
+            with conn:
+                while data := await loop.sock_recv(conn, 65536):
+                    await loop.sock_sendall(conn, data)
+
+        async def serve():
+            async with asyncio.TaskGroup() as group:
+                for _ in range(connections):
+                    conn, _ = await loop.sock_accept(server)
+                    group.create_task(handle(conn))
+
+        async def client(i):
+            with socket.socket() as sock:
+                sock.setblocking(False)
+                await loop.sock_connect(sock, server.getsockname())
+                for n in range(messages):
+                    message = bytes([(i + n) % 256]) * size
+                    await loop.sock_sendall(sock, message)
+                    echoed = bytearray()
+                    while len(echoed) < size:
+                        echoed.extend(await loop.sock_recv(sock, size - len(echoed)))
+                    assert echoed == message
+            return messages
+
+        serving = asyncio.ensure_future(serve())
+        counts = await asyncio.gather(*(client(i) for i in range(connections)))
+        await serving
+        server.close()
+        return sum(counts)
+
+    before = len(os.listdir("/proc/self/fd"))
+    assert run(loop, echo_many()) == 8 * 30
+    assert len(os.listdir("/proc/self/fd")) == before
