@@ -113,7 +113,7 @@ def test_call_every_can_be_cancelled_from_outside(challenges, loop):
     loop.call_at(2.5, series.cancel)
     run_until(loop, 10.0)
     assert times(calls) == [1.0, 2.0], "cancelled at 2.5: no more calls after 2"
-    assert not any(not entry[-1].cancelled() for entry in loop._scheduled), (
+    assert not any(not timer.cancelled() for timer in loop._timers.values()), (
         "after cancel() and the loop's stop, no live timer of the series may be left in the heap"
     )
 
@@ -187,7 +187,7 @@ def test_debounce_keeps_one_live_timer(challenges, loop):
     debounced = challenges.debounce(loop, 1.0, recorder(loop, calls))
     for n in range(1000):
         debounced(n)
-    live = [entry for entry in loop._scheduled if not entry[-1].cancelled()]
+    live = [timer for timer in loop._timers.values() if not timer.cancelled()]
     assert len(live) == 1, (
         f"after 1000 calls, {len(live)} live timers wait in the heap: cancel the previous "
         "call's timer instead of letting it fire for nothing (timeouts are timers that are "
