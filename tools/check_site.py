@@ -42,6 +42,9 @@ CHAPTER_LINK = re.compile(r"(?:^|/)\d\d-[\w-]+\.ipynb$")
 # (chapter 1: 130 highlighted code cells' worth of <span>s and two whole modules);
 # nbconvert's inline JupyterLab CSS used to add 590 KB to each (docs/site.md).
 PAGE_BUDGET = 250_000
+# The search index holds every page's prose, so it grows with the course: about
+# 25 KB per chapter today (code cells are kept out of it). Budget it per chapter.
+SEARCH_INDEX_BUDGET_PER_CHAPTER = 40_000
 SEARCH_JUNK = re.compile(r"Copied!|\bIn \[\d*\]:|clipboard-copy")
 
 
@@ -128,6 +131,10 @@ def check(site: Path) -> list[str]:
         problems.append(f"{source_map.relative_to(site)}: a source map ships (docs/hooks/notebooks.py "
                         "removes them after the build)")
     index = site / "search" / "search_index.json"
+    chapters = len(list(site.glob("chapters/*/index.html")))
+    if index.is_file() and index.stat().st_size > SEARCH_INDEX_BUDGET_PER_CHAPTER * max(chapters, 1):
+        problems.append(f"the search index weighs {index.stat().st_size:,} bytes, over "
+                        f"{SEARCH_INDEX_BUDGET_PER_CHAPTER:,} per chapter ({chapters} chapters)")
     if index.is_file():
         for doc in json.loads(index.read_text(encoding="utf-8"))["docs"]:
             if not doc["location"].startswith("chapters/"):
