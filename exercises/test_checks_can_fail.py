@@ -810,6 +810,574 @@ WRONG_ANSWERS = [
                 return done
             raise NotImplementedError("the check's coroutine never gets here")
     """),
+    # ── chapter 6: wait_readable
+    WrongAnswer("06-selectors", "wait_readable that leaves its reader registered",
+                ("test_wait_readable_settles_when_the_socket_is_readable",
+                 "test_wait_readable_settles_once_although_the_socket_stays_readable",
+                 "test_cancelling_wait_readable_removes_its_reader",
+                 "test_wait_readable_cancelled_in_the_pass_it_becomes_readable",
+                 "test_wait_readable_under_a_timeout_in_a_task"), """
+        def wait_readable(loop, sock):
+            future = loop.create_future()
+            loop.add_reader(sock, future.set_result, None)
+            return future
+    """),
+    WrongAnswer("06-selectors", "wait_readable that forgets a cancelled wait",
+                ("test_cancelling_wait_readable_removes_its_reader",
+                 "test_wait_readable_under_a_timeout_in_a_task"), """
+        def wait_readable(loop, sock):
+            future = loop.create_future()
+
+            def on_readable():
+                loop.remove_reader(sock)
+                if not future.done():
+                    future.set_result(None)
+
+            loop.add_reader(sock, on_readable)
+            return future
+    """),
+    WrongAnswer("06-selectors", "wait_readable without a done() guard",
+                ("test_wait_readable_cancelled_in_the_pass_it_becomes_readable",), """
+        def wait_readable(loop, sock):
+            future = loop.create_future()
+
+            def on_readable():
+                loop.remove_reader(sock)
+                future.set_result(None)  # raises if the future was cancelled earlier in this pass
+
+            def on_done(future):
+                if future.cancelled():
+                    loop.remove_reader(sock)
+
+            loop.add_reader(sock, on_readable)
+            future.add_done_callback(on_done)
+            return future
+    """),
+    WrongAnswer("06-selectors", "wait_readable whose cleanup removes whatever reader the socket has",
+                ("test_a_cancelled_wait_leaves_the_next_ones_reader_alone",), """
+        def wait_readable(loop, sock):
+            future = loop.create_future()
+
+            def on_readable():
+                loop.remove_reader(sock)
+                if not future.done():
+                    future.set_result(None)
+
+            def on_done(future):
+                if future.cancelled():
+                    loop.remove_reader(sock)  # perhaps another wait's reader by now
+
+            loop.add_reader(sock, on_readable)
+            future.add_done_callback(on_done)
+            return future
+    """),
+    WrongAnswer("06-selectors", "wait_readable that reads a byte to be sure",
+                ("test_wait_readable_settles_when_the_socket_is_readable",), """
+        def wait_readable(loop, sock):
+            future = loop.create_future()
+
+            def on_readable():
+                loop.remove_reader(sock)
+                sock.recv(1)  # the caller's first byte, gone
+                if not future.done():
+                    future.set_result(None)
+
+            def on_done(future):
+                if future.cancelled() and not handle.cancelled():
+                    loop.remove_reader(sock)
+
+            handle = loop._add_reader(sock, on_readable)
+            future.add_done_callback(on_done)
+            return future
+    """),
+    # ── chapter 6: read_lines
+    WrongAnswer("06-selectors", "read_lines that splits each read on its own",
+                ("test_read_lines_joins_lines_split_across_reads",), """
+        def read_lines(loop, sock, on_line):
+            def on_readable():
+                data = sock.recv(65536)
+                if not data:
+                    loop.remove_reader(sock)
+                    on_line(None)
+                    return
+                for line in data.splitlines(keepends=True):
+                    on_line(line)
+
+            loop.add_reader(sock, on_readable)
+    """),
+    WrongAnswer("06-selectors", "read_lines that hands over one line per read",
+                ("test_read_lines_hands_over_every_line_of_one_read_at_once",), """
+        def read_lines(loop, sock, on_line):
+            buffer = bytearray()
+
+            def on_readable():
+                data = sock.recv(65536)
+                if not data:
+                    loop.remove_reader(sock)
+                    if buffer:
+                        on_line(bytes(buffer))
+                    on_line(None)
+                    return
+                buffer.extend(data)
+                end = buffer.find(b"\\n")
+                if end != -1:
+                    on_line(bytes(buffer[:end + 1]))
+                    del buffer[:end + 1]
+
+            loop.add_reader(sock, on_readable)
+    """),
+    WrongAnswer("06-selectors", "read_lines that keeps watching after the end",
+                ("test_read_lines_reports_the_end_once_and_stops_watching",), """
+        def read_lines(loop, sock, on_line):
+            buffer = bytearray()
+
+            def on_readable():
+                data = sock.recv(65536)
+                if not data:  # and again in the next pass, and the next
+                    if buffer:
+                        on_line(bytes(buffer))
+                        buffer.clear()
+                    on_line(None)
+                    return
+                buffer.extend(data)
+                *lines, rest = buffer.split(b"\\n")
+                for line in lines:
+                    on_line(line + b"\\n")
+                buffer[:] = rest
+
+            loop.add_reader(sock, on_readable)
+    """),
+    WrongAnswer("06-selectors", "read_lines that drops the unfinished last line",
+                ("test_read_lines_joins_lines_split_across_reads",
+                 "test_read_lines_reports_the_end_once_and_stops_watching"), """
+        def read_lines(loop, sock, on_line):
+            buffer = bytearray()
+
+            def on_readable():
+                data = sock.recv(65536)
+                if not data:
+                    loop.remove_reader(sock)
+                    on_line(None)
+                    return
+                buffer.extend(data)
+                *lines, rest = buffer.split(b"\\n")
+                for line in lines:
+                    on_line(line + b"\\n")
+                buffer[:] = rest
+
+            loop.add_reader(sock, on_readable)
+    """),
+    WrongAnswer("06-selectors", "read_lines that hands over an empty last line",
+                ("test_read_lines_reports_the_end_once_and_stops_watching",), """
+        def read_lines(loop, sock, on_line):
+            buffer = bytearray()
+
+            def on_readable():
+                data = sock.recv(65536)
+                if not data:
+                    loop.remove_reader(sock)
+                    on_line(bytes(buffer))  # b"" when the last line was complete
+                    on_line(None)
+                    return
+                buffer.extend(data)
+                *lines, rest = buffer.split(b"\\n")
+                for line in lines:
+                    on_line(line + b"\\n")
+                buffer[:] = rest
+
+            loop.add_reader(sock, on_readable)
+    """),
+    # ── chapter 6: PollSelector
+    WrongAnswer("06-selectors", "PollSelector built on selectors.PollSelector",
+                ("test_poll_loop_waits_in_your_poll_selector",), """
+        class PollSelector(selectors.PollSelector):
+            pass
+    """),
+    WrongAnswer("06-selectors", "PollSelector that rounds a timeout down",
+                ("test_poll_selector_never_sleeps_less_than_asked",), """
+        class PollSelector(PollSelector):
+            def select(self, timeout=None):
+                if timeout is not None:
+                    timeout = max(0, int(timeout * 1000)) / 1000  # whole milliseconds, rounded down
+                return super().select(timeout)
+    """),
+    WrongAnswer("06-selectors", "PollSelector that counts only POLLIN as readable",
+                ("test_poll_selector_sees_a_pipe_whose_writer_closed",
+                 "test_poll_loop_sees_the_end_of_a_pipe"), """
+        class PollSelector(PollSelector):
+            def select(self, timeout=None):
+                milliseconds = None if timeout is None else max(0, math.ceil(timeout * 1000))
+                ready = []
+                for fd, happened in self._poll.poll(milliseconds):
+                    key = self._keys.get(fd)
+                    if key is None:
+                        continue
+                    events = ((happened & select.POLLIN and EVENT_READ)
+                              | (happened & select.POLLOUT and EVENT_WRITE)) & key.events
+                    if events:
+                        ready.append((key, events))
+                return ready
+    """),
+    WrongAnswer("06-selectors", "PollSelector that reports events nobody asked for",
+                ("test_poll_selector_sees_a_pipe_whose_writer_closed",), """
+        class PollSelector(PollSelector):
+            def select(self, timeout=None):
+                milliseconds = None if timeout is None else max(0, math.ceil(timeout * 1000))
+                ready = []
+                for fd, happened in self._poll.poll(milliseconds):
+                    key = self._keys.get(fd)
+                    if key is not None:
+                        ready.append((key, (happened & ~select.POLLOUT and EVENT_READ)
+                                      | (happened & ~select.POLLIN and EVENT_WRITE)))
+                return ready
+    """),
+    WrongAnswer("06-selectors", "PollSelector whose unregister forgets the poll object",
+                ("test_poll_loop_replaces_readers_and_shares_a_descriptor",
+                 "test_poll_selector_refuses_as_selectors_do"), """
+        class PollSelector(PollSelector):
+            def unregister(self, fileobj):
+                fd = self._fd_for(fileobj)
+                try:
+                    return self._keys.pop(fd)
+                except KeyError:
+                    raise KeyError(f"{fileobj!r} is not registered") from None
+    """),
+    WrongAnswer("06-selectors", "PollSelector that looks keys up by the object given",
+                ("test_poll_loop_replaces_readers_and_shares_a_descriptor",
+                 "test_poll_selector_refuses_as_selectors_do"), """
+        class PollSelector(PollSelector):
+            def _fd_for(self, fileobj):
+                for key in self._keys.values():
+                    if key.fileobj is fileobj or key.fileobj == fileobj:
+                        return key.fd
+                raise KeyError(f"{fileobj!r} is not registered")
+    """),
+    WrongAnswer("06-selectors", "PollSelector that cannot find a socket closed while registered",
+                ("test_poll_selector_refuses_as_selectors_do",), """
+        class PollSelector(PollSelector):
+            def _fd_for(self, fileobj):
+                return _fd_of(fileobj)
+    """),
+    WrongAnswer("06-selectors", "PollSelector.modify that keeps the old data",
+                ("test_poll_loop_replaces_readers_and_shares_a_descriptor",
+                 "test_poll_selector_reports_what_was_asked"), """
+        class PollSelector(PollSelector):
+            def modify(self, fileobj, events, data=None):
+                key = self._keys[self._fd_for(fileobj)]
+                return super().modify(fileobj, events, key.data)
+    """),
+    WrongAnswer("06-selectors", "PollSelector.modify that leaves the poll object as it was",
+                ("test_poll_loop_replaces_readers_and_shares_a_descriptor",
+                 "test_poll_selector_reports_what_was_asked"), """
+        class PollSelector(PollSelector):
+            def modify(self, fileobj, events, data=None):
+                self._mask(events)
+                fd = self._fd_for(fileobj)
+                key = self._keys[fd] = self._keys[fd]._replace(events=events, data=data)
+                return key
+    """),
+    # ── chapter 7: call_from_thread
+    WrongAnswer("07-waking", "call_from_thread with call_soon",
+                ("test_call_from_thread_runs_fn_on_the_loop_and_returns_its_result",), """
+        def call_from_thread(loop, fn, *args):
+            if loop._thread_id == threading.get_ident():
+                raise RuntimeError("call_from_thread() in the loop's own thread")
+            finished, outcome = threading.Event(), []
+
+            def run():
+                try:
+                    outcome.append((True, fn(*args)))
+                except BaseException as error:
+                    outcome.append((False, error))
+                finally:
+                    finished.set()
+
+            loop.call_soon(run)  # appended, but a sleeping loop does not know
+            finished.wait()
+            returned, value = outcome.pop()
+            if returned:
+                return value
+            raise value
+    """),
+    WrongAnswer("07-waking", "call_from_thread that runs fn in the calling thread",
+                ("test_call_from_thread_runs_fn_on_the_loop_and_returns_its_result",), """
+        def call_from_thread(loop, fn, *args):
+            if loop._thread_id == threading.get_ident():
+                raise RuntimeError("call_from_thread() in the loop's own thread")
+            return fn(*args)  # beside the loop's callbacks, not among them
+    """),
+    WrongAnswer("07-waking", "call_from_thread that lets fn's exception reach the loop",
+                ("test_call_from_thread_raises_fns_exception_in_the_calling_thread",), """
+        def call_from_thread(loop, fn, *args):
+            if loop._thread_id == threading.get_ident():
+                raise RuntimeError("call_from_thread() in the loop's own thread")
+            finished, results = threading.Event(), []
+
+            def run():
+                results.append(fn(*args))  # if fn raises: the exception handler, and no set()
+                finished.set()
+
+            loop.call_soon_threadsafe(run)
+            finished.wait()
+            return results[0]
+    """),
+    WrongAnswer("07-waking", "call_from_thread that raises an exception of its own",
+                ("test_call_from_thread_raises_fns_exception_in_the_calling_thread",), """
+        _real_call_from_thread = call_from_thread
+
+        def call_from_thread(loop, fn, *args):
+            try:
+                return _real_call_from_thread(loop, fn, *args)
+            except Exception as error:
+                raise RuntimeError(f"fn failed: {error!r}") from None
+    """),
+    WrongAnswer("07-waking", "call_from_thread that waits for itself in the loop's thread",
+                ("test_call_from_thread_in_the_loops_own_thread_refuses",), """
+        def call_from_thread(loop, fn, *args):
+            finished, outcome = threading.Event(), []
+
+            def run():
+                try:
+                    outcome.append((True, fn(*args)))
+                except BaseException as error:
+                    outcome.append((False, error))
+                finally:
+                    finished.set()
+
+            loop.call_soon_threadsafe(run)
+            finished.wait()  # in the loop's thread: run() can never run
+            returned, value = outcome.pop()
+            if returned:
+                return value
+            raise value
+    """),
+    # ── chapter 7: graceful
+    WrongAnswer("07-waking", "graceful that stops without waiting for the cleanups",
+                ("test_graceful_cancels_every_task_and_stops_once_they_have_finished",
+                 "test_graceful_waits_for_a_cleanup_that_fails"), """
+        def graceful(loop, *signals):
+            def on_signal():
+                for task in asyncio.all_tasks(loop):
+                    task.cancel()  # only asks: the cleanups run in the passes after this one
+                loop.stop()
+
+            for sig in signals:
+                loop.add_signal_handler(sig, on_signal)
+    """),
+    WrongAnswer("07-waking", "graceful that waits with asyncio.gather",
+                ("test_graceful_cancels_every_task_and_stops_once_they_have_finished",
+                 "test_graceful_waits_for_a_cleanup_that_fails"), """
+        def graceful(loop, *signals):
+            def on_signal():
+                tasks = asyncio.all_tasks(loop)
+                for task in tasks:
+                    task.cancel()
+                # Done at the first task that ends cancelled or failed, not at the last.
+                asyncio.gather(*tasks).add_done_callback(lambda gathered: loop.stop())
+
+            for sig in signals:
+                loop.add_signal_handler(sig, on_signal)
+    """),
+    WrongAnswer("07-waking", "graceful that waits with asyncio.wait",
+                ("test_graceful_without_tasks_stops_at_once",), """
+        def graceful(loop, *signals):
+            async def shut_down(tasks):
+                await asyncio.wait(tasks)  # ValueError for an empty set
+                loop.stop()
+
+            def on_signal():
+                tasks = asyncio.all_tasks(loop)
+                for task in tasks:
+                    task.cancel()
+                loop.create_task(shut_down(tasks))
+
+            for sig in signals:
+                loop.add_signal_handler(sig, on_signal)
+    """),
+    WrongAnswer("07-waking", "graceful that ignores a second signal",
+                ("test_a_second_signal_stops_at_once", "test_the_same_signal_twice_stops_at_once"), """
+        def graceful(loop, *signals):
+            pending = set()
+            started = False
+
+            def on_task_done(task):
+                pending.discard(task)
+                if not pending:
+                    loop.stop()
+
+            def on_signal():
+                nonlocal started
+                if started:
+                    return  # shutting down already
+                started = True
+                pending.update(asyncio.all_tasks(loop))
+                if not pending:
+                    loop.stop()
+                for task in list(pending):
+                    task.add_done_callback(on_task_done)
+                    task.cancel()
+
+            for sig in signals:
+                loop.add_signal_handler(sig, on_signal)
+    """),
+    WrongAnswer("07-waking", "graceful that gives the signals back after the first",
+                ("test_a_second_signal_stops_at_once", "test_the_same_signal_twice_stops_at_once"), """
+        def graceful(loop, *signals):
+            pending = set()
+
+            def on_task_done(task):
+                pending.discard(task)
+                if not pending:
+                    loop.stop()
+
+            def on_signal():
+                for sig in signals:
+                    loop.remove_signal_handler(sig)  # "then a second one kills the program"
+                pending.update(asyncio.all_tasks(loop))
+                if not pending:
+                    loop.stop()
+                for task in list(pending):
+                    task.add_done_callback(on_task_done)
+                    task.cancel()
+
+            for sig in signals:
+                loop.add_signal_handler(sig, on_signal)
+    """),
+    WrongAnswer("07-waking", "graceful with signal.signal",
+                ("test_graceful_takes_the_signals_through_the_loop",), """
+        import signal as _signal
+
+        def graceful(loop, *signals):
+            pending = set()
+            stopping = False
+
+            def on_task_done(task):
+                pending.discard(task)
+                if not pending:
+                    loop.stop()
+
+            def on_signal():
+                nonlocal stopping
+                if stopping:
+                    loop.stop()
+                    return
+                stopping = True
+                pending.update(asyncio.all_tasks(loop))
+                if not pending:
+                    loop.stop()
+                for task in list(pending):
+                    task.add_done_callback(on_task_done)
+                    task.cancel()
+
+            for sig in signals:
+                # Python's own handler, run between two bytecodes of whatever is running.
+                _signal.signal(sig, lambda signum, frame: loop.call_soon_threadsafe(on_signal))
+    """),
+    # ── chapter 7: BatchingLoop
+    WrongAnswer("07-waking", "BatchingLoop that is the chapter's loop",
+                ("test_batching_loop_writes_one_byte_for_many_calls_while_it_sleeps",), """
+        class BatchingLoop(EventLoop):
+            pass
+    """),
+    WrongAnswer("07-waking", "BatchingLoop that never clears its flag",
+                ("test_batching_loop_is_woken_for_each_sleep",), """
+        class BatchingLoop(BatchingLoop):
+            def _read_from_self(self):
+                EventLoop._read_from_self(self)  # drains, and keeps the lock taken
+    """),
+    WrongAnswer("07-waking", "BatchingLoop that clears its flag right after the write",
+                ("test_batching_loop_writes_one_byte_for_many_calls_while_it_sleeps",), """
+        class BatchingLoop(EventLoop):
+            _wake_pending = False
+
+            def call_soon_threadsafe(self, callback, *args, context=None):
+                self._check_closed()
+                handle = Handle(callback, args, self, context)
+                self._ready.append(handle)
+                if self._may_sleep and not self._wake_pending:
+                    self._wake_pending = True
+                    self._write_to_self()
+                    self._wake_pending = False  # "written: nothing pending any more"
+                return handle
+    """),
+    WrongAnswer("07-waking", "BatchingLoop that clears its flag after the look",
+                ("test_batching_loop_loses_no_wake_up_just_after_the_look",), """
+        class BatchingLoop(EventLoop):
+            _wake_pending = False
+
+            def call_soon_threadsafe(self, callback, *args, context=None):
+                self._check_closed()
+                handle = Handle(callback, args, self, context)
+                self._ready.append(handle)
+                if self._may_sleep and not self._wake_pending:
+                    self._wake_pending = True
+                    self._write_to_self()
+                return handle
+
+            def _wait(self, timeout):
+                self._may_sleep = True
+                try:
+                    if self._ready:
+                        timeout = 0
+                    self._wake_pending = False  # about to sleep: the next call must wake us
+                    event_list = self._selector.select(timeout)
+                finally:
+                    self._may_sleep = False
+                self._process_events(event_list)
+    """),
+    WrongAnswer("07-waking", "BatchingLoop that raises its flag after the write",
+                ("test_batching_loop_loses_no_wake_up_just_after_a_write",), """
+        class BatchingLoop(EventLoop):
+            _wake_pending = False
+
+            def call_soon_threadsafe(self, callback, *args, context=None):
+                self._check_closed()
+                handle = Handle(callback, args, self, context)
+                self._ready.append(handle)
+                if self._may_sleep and not self._wake_pending:
+                    self._write_to_self()
+                    self._wake_pending = True  # the loop may have drained the byte already
+                return handle
+
+            def _read_from_self(self):
+                super()._read_from_self()
+                self._wake_pending = False
+    """),
+    WrongAnswer("07-waking", "BatchingLoop that trusts the length of _ready",
+                ("test_batching_loop_loses_no_wake_up_when_two_threads_call_at_once",), """
+        class BatchingLoop(EventLoop):
+            def call_soon_threadsafe(self, callback, *args, context=None):
+                self._check_closed()
+                handle = Handle(callback, args, self, context)
+                self._ready.append(handle)
+                # "If a handle was there before mine, whoever appended it woke the loop."
+                if self._may_sleep and len(self._ready) == 1:
+                    self._write_to_self()
+                return handle
+    """),
+    WrongAnswer("07-waking", "BatchingLoop that writes whenever no byte is pending",
+                ("test_batching_loop_writes_nothing_while_it_is_awake",), """
+        class BatchingLoop(BatchingLoop):
+            def call_soon_threadsafe(self, callback, *args, context=None):
+                self._check_closed()
+                handle = Handle(callback, args, self, context)
+                self._ready.append(handle)
+                if self._wake_pending.acquire(blocking=False):  # asleep or not
+                    self._write_to_self()
+                return handle
+    """),
+    WrongAnswer("07-waking", "BatchingLoop that drains the self-pipe itself",
+                ("test_batching_loop_still_hears_signals",), """
+        class BatchingLoop(BatchingLoop):
+            def _read_from_self(self):
+                try:
+                    while self._ssock.recv(4096):
+                        pass  # a signal's byte too, never handed to _process_self_data
+                except BlockingIOError:
+                    pass
+                if self._wake_pending.locked():
+                    self._wake_pending.release()
+    """),
 ]
 
 
