@@ -21,7 +21,7 @@ over the repetitions, of each repetition's percentiles. "×" is the ratio to
 asyncio's figure from the same run: above 1 means faster than asyncio.
 
 A loop that lacks what a benchmark needs raises NotImplementedError (ours has
-no call_soon_threadsafe and no I/O before the selectors chapter); that cell
+no transports before the transports chapter, so no Protocol or streams echo); that cell
 reads "n/a" and fills in by itself once the loop can. Nothing here asserts a
 time: the smoke run checks that every benchmark runs, not how fast.
 """
@@ -460,8 +460,8 @@ class Benchmark:
 
 
 CALLBACKS, TASKS, THREADS, ECHO = "Callbacks and timers", "Tasks and futures", "Threads", "Echo servers"
-NO_THREADSAFE = "no call_soon_threadsafe yet: selectors chapter"
-NO_IO = "no I/O yet: selectors chapter"
+NO_THREADSAFE = "no call_soon_threadsafe yet: chapter 7"
+NO_IO = "no transports yet: chapter 10"
 KiB = 1024
 ECHO_SIZES = {1 * KiB: 3_000, 10 * KiB: 2_000, 100 * KiB: 300}  # message size: round trips per connection
 ECHO_SERVERS = {"Protocol": serve_protocol, "streams": serve_streams, "sock_*": serve_sockets}
