@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Phrases about how the course came to be; "seed" alone is fine (a random seed, PYTHONHASHSEED).
-FORBIDDEN = re.compile(r"seed document|the seed\b|seed's|\bseed:|commissioned|commission\b", re.IGNORECASE)
+FORBIDDEN = re.compile(r"seed document|the seed\b|seed's|commissioned|commission\b", re.IGNORECASE)
 
 READ_BY_SOMEONE = ["README.md", "docs/**/*.md", "docs/hooks/*.py", "notebooks/*.ipynb", "notebooks/*.py",
                    "eventloop/*.py", "exercises/**/*.py", "exercises/**/*.md"]
@@ -41,5 +41,5 @@ def test_the_course_does_not_talk_about_how_it_was_made(path):
 def test_the_check_catches_what_it_should():
     for sentence in ("The seed document says", "as the seed puts it", "the seed's wording", "commissioned from"):
         assert FORBIDDEN.search(sentence), sentence
-    for sentence in ("PYTHONHASHSEED=0", "a random seed of 2024", "--seed"):
+    for sentence in ("PYTHONHASHSEED=0", "a random seed of 2024", "--seed", "lambda seed=seed: work(seed)"):
         assert not FORBIDDEN.search(sentence), sentence
