@@ -810,6 +810,42 @@ WRONG_ANSWERS = [
                 return done
             raise NotImplementedError("the check's coroutine never gets here")
     """),
+    # ── chapter 8: gather_in_threads, to_process, wrap
+    WrongAnswer("08-executors", "gather_in_threads without a limit",
+                ("test_gather_in_threads_runs_limit_at_once_in_the_default_executor",), """
+        async def gather_in_threads(loop, functions, limit):
+            return await asyncio.gather(*(loop.run_in_executor(None, f) for f in functions))
+    """),
+    WrongAnswer("08-executors", "to_process with one pool for every loop",
+                ("test_to_process_gives_each_loop_its_pool",), """
+        _shared = []
+
+        def _pool_of(loop):
+            if not _shared:
+                _shared.append(concurrent.futures.ProcessPoolExecutor(
+                    max_workers=2, mp_context=multiprocessing.get_context("spawn")))
+            _pools[loop] = _shared[0]
+            return _shared[0]
+    """),
+    WrongAnswer("08-executors", "wrap that sets a result on a cancelled future",
+                ("test_wrap_cancelled_while_the_job_runs",), """
+        def _copy_state(future, source):
+            if source.cancelled():
+                future.cancel()
+            elif source.exception() is not None:
+                future.set_exception(source.exception())
+            else:
+                future.set_result(source.result())
+    """),
+    WrongAnswer("08-executors", "wrap that calls a closed loop",
+                ("test_wrap_delivers_nothing_to_a_closed_loop",), """
+        def wrap(concurrent_future, loop):
+            future = loop.create_future()
+            future.add_done_callback(lambda f: f.cancelled() and concurrent_future.cancel())
+            concurrent_future.add_done_callback(
+                lambda source: loop.call_soon_threadsafe(_copy_state, future, source))
+            return future
+    """),
 ]
 
 
