@@ -1378,6 +1378,37 @@ WRONG_ANSWERS = [
                 if self._wake_pending.locked():
                     self._wake_pending.release()
     """),
+    # ── chapter 8: gather_in_threads, to_process, wrap
+    WrongAnswer("08-executors", "to_process with one pool for every loop",
+                ("test_to_process_gives_each_loop_its_pool",), """
+        _shared = []
+
+        def _pool_of(loop):
+            if not _shared:
+                _shared.append(concurrent.futures.ProcessPoolExecutor(
+                    max_workers=2, mp_context=multiprocessing.get_context("spawn")))
+            _pools[loop] = _shared[0]
+            return _shared[0]
+    """),
+    WrongAnswer("08-executors", "wrap that sets a result on a cancelled future",
+                ("test_wrap_cancelled_while_the_job_runs",), """
+        def _copy_state(future, source):
+            if source.cancelled():
+                future.cancel()
+            elif source.exception() is not None:
+                future.set_exception(source.exception())
+            else:
+                future.set_result(source.result())
+    """),
+    WrongAnswer("08-executors", "wrap that calls a closed loop",
+                ("test_wrap_delivers_nothing_to_a_closed_loop",), """
+        def wrap(concurrent_future, loop):
+            future = loop.create_future()
+            future.add_done_callback(lambda f: f.cancelled() and concurrent_future.cancel())
+            concurrent_future.add_done_callback(
+                lambda source: loop.call_soon_threadsafe(_copy_state, future, source))
+            return future
+    """),
 ]
 
 

@@ -151,9 +151,11 @@ def test_to_process_gives_each_loop_its_pool(challenges, loop):
             "after shutdown_processes, the next call makes a new pool"
         )
     finally:
-        loop.run_until_complete(challenges.shutdown_processes(loop))
-        other.run_until_complete(challenges.shutdown_processes(other))
-        other.close()
+        try:
+            loop.run_until_complete(challenges.shutdown_processes(loop))
+            other.run_until_complete(challenges.shutdown_processes(other))
+        finally:
+            other.close()
     assert not children(), f"child processes left running: {children()}"
 
 
@@ -271,7 +273,7 @@ def test_wrap_cancelled_while_the_job_runs(challenges, new_loop, executor):
     def scenario(wrap, loop):
         trace, errors = [], []
         loop.set_exception_handler(lambda loop, context: errors.append(context.get("message")))
-        started, release = release_event(), threading.Event()
+        started, release = threading.Event(), release_event()
 
         def job():
             started.set()
