@@ -1409,6 +1409,253 @@ WRONG_ANSWERS = [
                 lambda source: loop.call_soon_threadsafe(_copy_state, future, source))
             return future
     """),
+    # ── chapter 9: recv_exactly
+    WrongAnswer("09-sockets", "recv_exactly that returns short data at the end of the stream",
+                ("test_recv_exactly_raises_incomplete_read_error_at_the_end_of_the_stream",), """
+        async def recv_exactly(loop, sock, n):
+            data = bytearray()
+            while len(data) < n:
+                chunk = await loop.sock_recv(sock, n - len(data))
+                if not chunk:
+                    break  # the peer closed: return what came
+                data += chunk
+            return bytes(data)
+    """),
+    WrongAnswer("09-sockets", "recv_exactly of one receive",
+                ("test_recv_exactly_waits_for_every_piece",), """
+        async def recv_exactly(loop, sock, n):
+            data = await loop.sock_recv(sock, n)  # "recv(n) gives n bytes, unless the stream ended"
+            if len(data) < n:
+                raise asyncio.IncompleteReadError(data, n)
+            return data
+    """),
+    WrongAnswer("09-sockets", "recv_exactly that reads ahead and drops the rest",
+                ("test_recv_exactly_takes_no_byte_after_the_nth",), """
+        async def recv_exactly(loop, sock, n):
+            data = bytearray()
+            while len(data) < n:
+                chunk = await loop.sock_recv(sock, 65536)  # fewer receives
+                if not chunk:
+                    raise asyncio.IncompleteReadError(bytes(data), n)
+                data += chunk
+            return bytes(data[:n])
+    """),
+    WrongAnswer("09-sockets", "recv_exactly that takes recv(0)'s b'' for the end",
+                ("test_recv_exactly_of_zero_bytes",), """
+        async def recv_exactly(loop, sock, n):
+            data = bytearray()
+            while True:
+                chunk = await loop.sock_recv(sock, n - len(data))
+                if not chunk:
+                    raise asyncio.IncompleteReadError(bytes(data), n)
+                data += chunk
+                if len(data) == n:
+                    return bytes(data)
+    """),
+    # ── chapter 9: Reader
+    WrongAnswer("09-sockets", "Reader that drops the bytes after the separator",
+                ("test_reader_keeps_what_follows_the_separator",), """
+        class Reader(Reader):
+            async def readuntil(self, separator=b"\\n"):
+                while (index := self._buffer.find(separator)) == -1:
+                    if not await self._receive():
+                        raise self._incomplete(None)
+                if index > self._limit:
+                    raise asyncio.LimitOverrunError("Separator is found, but chunk is longer than limit", index)
+                data = bytes(self._buffer[:index + len(separator)])
+                self._buffer.clear()  # "the line has been read"
+                return data
+    """),
+    WrongAnswer("09-sockets", "Reader whose readexactly reads the socket, not the buffer",
+                ("test_reader_keeps_what_follows_the_separator",), """
+        class Reader(Reader):
+            async def readexactly(self, n):
+                return await recv_exactly(self._loop, self._sock, n)  # challenge 1 does it
+    """),
+    WrongAnswer("09-sockets", "Reader that searches only the bytes just received",
+                ("test_reader_finds_a_separator_split_across_two_receives",), """
+        class Reader(Reader):
+            async def readuntil(self, separator=b"\\n"):
+                start = 0
+                while (index := self._buffer.find(separator, start)) == -1:
+                    start = len(self._buffer)  # "the old bytes were searched already"
+                    if start > self._limit:
+                        raise asyncio.LimitOverrunError("Separator is not found, and chunk exceed the limit", start)
+                    if not await self._receive():
+                        raise self._incomplete(None)
+                if index > self._limit:
+                    raise asyncio.LimitOverrunError("Separator is found, but chunk is longer than limit", index)
+                data = bytes(self._buffer[:index + len(separator)])
+                del self._buffer[:index + len(separator)]
+                return data
+    """),
+    WrongAnswer("09-sockets", "Reader that holds the whole buffer to the limit",
+                ("test_reader_limit",), """
+        class Reader(Reader):
+            async def readuntil(self, separator=b"\\n"):
+                offset = 0
+                while (index := self._buffer.find(separator, offset)) == -1:
+                    offset = max(0, len(self._buffer) + 1 - len(separator))
+                    if not await self._receive():
+                        raise self._incomplete(None)
+                    if len(self._buffer) > self._limit:  # the buffer, not the line
+                        raise asyncio.LimitOverrunError("buffer over the limit", offset)
+                data = bytes(self._buffer[:index + len(separator)])
+                del self._buffer[:index + len(separator)]
+                return data
+    """),
+    WrongAnswer("09-sockets", "Reader that empties its buffer at the limit",
+                ("test_reader_limit",), """
+        class Reader(Reader):
+            async def readuntil(self, separator=b"\\n"):
+                try:
+                    return await super().readuntil(separator)
+                except asyncio.LimitOverrunError:
+                    self._buffer.clear()  # "a line that long is garbage anyway"
+                    raise
+    """),
+    WrongAnswer("09-sockets", "Reader whose readuntil keeps what it receives in a local",
+                ("test_reader_keeps_the_bytes_of_a_cancelled_read",), """
+        class Reader(Reader):
+            async def readuntil(self, separator=b"\\n"):
+                data = bytes(self._buffer)
+                self._buffer.clear()
+                offset = 0
+                while (index := data.find(separator, offset)) == -1:
+                    offset = max(0, len(data) + 1 - len(separator))
+                    if offset > self._limit:
+                        self._buffer[:0] = data
+                        raise asyncio.LimitOverrunError("Separator is not found, and chunk exceed the limit", offset)
+                    chunk = await self._loop.sock_recv(self._sock, 65536)  # cancelled here: data is lost
+                    if not chunk:
+                        self._eof = True
+                        raise asyncio.IncompleteReadError(data, None)
+                    data += chunk
+                if index > self._limit:
+                    self._buffer[:0] = data
+                    raise asyncio.LimitOverrunError("Separator is found, but chunk is longer than limit", index)
+                end = index + len(separator)
+                self._buffer[:0] = data[end:]
+                return data[:end]
+    """),
+    # ── chapter 9: serve_echo
+    WrongAnswer("09-sockets", "serve_echo that swallows its cancellation",
+                ("test_serve_echo_cancelled_while_idle", "test_serve_echo_cancelled_while_serving",
+                 "test_serve_echo_cancelled_with_a_client_in_the_backlog"), """
+        _serve_echo = serve_echo
+
+        async def serve_echo(loop, sock, *, max_connections, echoed):
+            try:
+                await _serve_echo(loop, sock, max_connections=max_connections, echoed=echoed)
+            except asyncio.CancelledError:
+                pass  # stopped: the normal end of a server
+    """),
+    WrongAnswer("09-sockets", "serve_echo that closes a connection only at its end",
+                ("test_serve_echo_cancelled_while_serving",
+                 "test_serve_echo_cancelled_with_a_client_in_the_backlog"), """
+        async def serve_echo(loop, sock, *, max_connections, echoed):
+            slots = asyncio.Semaphore(max_connections)
+
+            async def echo(conn):
+                while data := await loop.sock_recv(conn, 65536):
+                    await loop.sock_sendall(conn, data)
+                    echoed[0] += len(data)
+                conn.close()  # at the end of the stream; a cancellation never gets here
+                slots.release()
+
+            async with asyncio.TaskGroup() as connections:
+                while True:
+                    await slots.acquire()
+                    conn, _ = await loop.sock_accept(sock)
+                    connections.create_task(echo(conn))
+    """),
+    WrongAnswer("09-sockets", "serve_echo whose connections outlive it",
+                ("test_serve_echo_cancelled_while_serving",
+                 "test_serve_echo_cancelled_with_a_client_in_the_backlog"), """
+        async def serve_echo(loop, sock, *, max_connections, echoed):
+            slots = asyncio.Semaphore(max_connections)
+            running = set()
+
+            async def echo(conn):
+                try:
+                    with conn:
+                        while data := await loop.sock_recv(conn, 65536):
+                            await loop.sock_sendall(conn, data)
+                            echoed[0] += len(data)
+                finally:
+                    slots.release()
+
+            while True:
+                await slots.acquire()
+                conn, _ = await loop.sock_accept(sock)
+                task = loop.create_task(echo(conn))  # nobody cancels it with the server
+                running.add(task)
+                task.add_done_callback(running.discard)
+    """),
+    WrongAnswer("09-sockets", "serve_echo that waits for a slot after the accept",
+                ("test_serve_echo_serves_at_most_max_connections",), """
+        async def serve_echo(loop, sock, *, max_connections, echoed):
+            slots = asyncio.Semaphore(max_connections)
+
+            async def echo(conn):
+                with conn:
+                    async with slots:  # accepted already: it waits in this program, not the backlog
+                        while data := await loop.sock_recv(conn, 65536):
+                            await loop.sock_sendall(conn, data)
+                            echoed[0] += len(data)
+
+            async with asyncio.TaskGroup() as connections:
+                while True:
+                    conn, _ = await loop.sock_accept(sock)
+                    connections.create_task(echo(conn))
+    """),
+    WrongAnswer("09-sockets", "serve_echo that closes every connection only when it stops",
+                ("test_serve_echo_serves_at_most_max_connections",), """
+        async def serve_echo(loop, sock, *, max_connections, echoed):
+            slots = asyncio.Semaphore(max_connections)
+            accepted = []
+
+            async def echo(conn):
+                try:
+                    while data := await loop.sock_recv(conn, 65536):
+                        await loop.sock_sendall(conn, data)
+                        echoed[0] += len(data)
+                finally:
+                    slots.release()
+
+            try:
+                async with asyncio.TaskGroup() as connections:
+                    while True:
+                        await slots.acquire()
+                        conn, _ = await loop.sock_accept(sock)
+                        accepted.append(conn)
+                        connections.create_task(echo(conn))
+            finally:
+                for conn in accepted:
+                    conn.close()  # all of them, at the end: the finished ones stay open till then
+    """),
+    WrongAnswer("09-sockets", "serve_echo that counts a connection's bytes at its end",
+                ("test_serve_echo_echoes_every_byte_and_counts_them",), """
+        async def serve_echo(loop, sock, *, max_connections, echoed):
+            slots = asyncio.Semaphore(max_connections)
+
+            async def echo(conn):
+                total = 0
+                try:
+                    with conn:
+                        while data := await loop.sock_recv(conn, 65536):
+                            await loop.sock_sendall(conn, data)
+                            total += len(data)
+                finally:
+                    echoed[0] += total  # one addition per connection, when it ends
+                    slots.release()
+
+            async with asyncio.TaskGroup() as connections:
+                while True:
+                    await slots.acquire()
+                    conn, _ = await loop.sock_accept(sock)
+                    connections.create_task(echo(conn))
+    """),
 ]
 
 
