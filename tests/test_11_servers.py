@@ -279,9 +279,11 @@ def test_wait_closed_waits_for_the_connections(loops):
         trace.append(protocols[0].trace[-1])
         return trace
 
-    assert loops.compare(lambda loop: run(loop, scenario())) == [
-        False, False, sys.version_info < (3, 12), ("connection_lost", None),
-    ]
+    reference, ours = loops.run(lambda loop: run(loop, scenario()))
+    assert ours == [False, False, False, ("connection_lost", None)]
+    # asyncio 3.11's wait_closed() returns at once on a closed server (the bug 3.12.1
+    # fixed); ours waits on every Python, as chapter 11 says.
+    assert reference == [False, False, sys.version_info < (3, 12), ("connection_lost", None)]
 
 
 def test_async_with_closes_the_server(loops):

@@ -419,8 +419,8 @@ def module_body(module: Module, modules: dict[str, Module]) -> str:
     for group in (imports, relative):
         if group:
             parts.append("\n".join(group) + "\n")
-    if names:
-        parts.append(f"__all__ = {tuple(names)!r}\n")
+    if names or (module.chunks and not module.path.endswith("__init__.py")):
+        parts.append(f"__all__ = {tuple(names)!r}\n")  # () for a module with nothing public
     parts.append(code)
     return "\n".join(parts)
 
