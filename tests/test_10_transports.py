@@ -697,6 +697,7 @@ def test_every_address_refused(loops, happy_eyeballs_delay, all_errors):
 # ---------------------------------------------------------------- sendfile
 
 
+@pytest.mark.chapter(11)  # loop.sendfile is chapter 11's
 def test_sendfile_sends_a_file_or_a_range_of_it(loops):
     data = random.Random(12).randbytes(1 << 20)
 
@@ -733,6 +734,7 @@ class NotASocketTransport(asyncio.Transport):
         return "<NotASocketTransport>"
 
 
+@pytest.mark.chapter(11)  # loop.sendfile is chapter 11's
 def test_sendfile_without_a_native_way(loops):
     async def scenario():
         loop = asyncio.get_running_loop()
@@ -755,6 +757,7 @@ def test_sendfile_without_a_native_way(loops):
     ]
 
 
+@pytest.mark.chapter(11)  # loop.sendfile is chapter 11's
 def test_write_during_sendfile_is_refused(loops):
     data = random.Random(13).randbytes(4 << 20)  # far more than two small socket buffers hold
 
