@@ -6,6 +6,9 @@
                   thread already runs one (ipykernel's); see chapter 0.
 `show_modules`    the package's modules as the tangler writes them at the end of
                   chapter n, each folded in a <details> block.
+`show_outline`    the same modules as a map: every class and function, with its
+                  arguments and the first line of its docstring (for a module too
+                  long to print whole on a page the reader has just read).
 
 Importing this module also names each notebook cell's code after the cell,
 `In[6]`, instead of ipykernel's temporary file (`/tmp/ipykernel_4242/31337.py`):
@@ -66,6 +69,35 @@ def show_modules(chapter: int, *paths: str):
         f"```python\n{files[path]}```\n\n</details>"
         for path in paths
     ]
+    return Markdown("\n\n".join(blocks))
+
+
+def show_outline(chapter: int, *paths: str):
+    """Markdown outlining `paths` as tangled for chapters 0..`chapter`: names, arguments, docstrings."""
+    import ast
+    from IPython.display import Markdown  # only notebooks call this
+
+    def entry(node, indent):
+        doc = (ast.get_docstring(node) or "").split("\n")[0]
+        if isinstance(node, ast.ClassDef):
+            bases = ", ".join(ast.unparse(base) for base in node.bases)
+            head = f"{indent}class {node.name}({bases})"
+        else:
+            head = f"{indent}def {node.name}({ast.unparse(node.args)})"
+        return f"{head}\n{indent}    # {doc}" if doc else head
+
+    files = tangle.tangle(upto=chapter)
+    blocks = []
+    for path in paths:
+        lines = []
+        for node in ast.parse(files[path]).body:
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines.append(entry(node, ""))
+            if isinstance(node, ast.ClassDef):
+                lines += [entry(member, "    ") for member in node.body
+                          if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        blocks.append(f"`{path}` ({len(files[path].splitlines())} lines):\n\n```python\n"
+                      + "\n".join(lines) + "\n```")
     return Markdown("\n\n".join(blocks))
 
 
