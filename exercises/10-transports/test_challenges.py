@@ -6,10 +6,11 @@ hands them your file, or the reference solution in the project's full test run.
 
 Real transports on the course's real loop, over socketpairs and TCP on
 127.0.0.1. No check measures time: a wait is a number of passes of the loop.
-Bytes sent on a socketpair, or over TCP on 127.0.0.1, are in the other end's
-receive buffer when `send()` returns, so a check can know that everything a
-step needs is there and then give the loop a bounded number of passes
-(PASSES); a long transfer fails only when PASSES passes in a row move no byte.
+Bytes sent on a socketpair are in the other end's receive buffer when `send()`
+returns, and over TCP on 127.0.0.1 Linux delivers them within the `send()`
+call too, in practice; so a check can know that everything a step needs is
+there and then give the loop a bounded number of passes (PASSES). A long
+transfer fails only when PASSES passes in a row move no byte.
 To split a message between two reads for certain, a check sends the first
 piece and lets the loop run until the transport has taken every byte of it
 (`settle`, which asks the kernel how many bytes are unread), then sends the rest.
@@ -309,8 +310,8 @@ class Connection:
     asyncio.StreamWriter and with your Writer, and compare.
     """
 
-    def __init__(self, loop, transport, protocol, writer, peer, reports):
-        self.loop, self.transport, self.protocol, self.writer, self.peer = loop, transport, protocol, writer, peer
+    def __init__(self, transport, protocol, writer, peer, reports):
+        self.transport, self.protocol, self.writer, self.peer = transport, protocol, writer, peer
         self.reports = reports
         self.trace = []
         self.written = 0
@@ -405,7 +406,7 @@ def compare_writers(challenges, loop, scenario):
                     writer = protocol.writer = challenges.Writer(transport)
                 else:
                     writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-                connection = Connection(loop, transport, protocol, writer, peer, reports)
+                connection = Connection(transport, protocol, writer, peer, reports)
                 await scenario(connection)
                 connection.note_reports()
             finally:
@@ -556,7 +557,7 @@ def test_writer_drain_waiting_when_the_transport_is_aborted(challenges, loop):
         transport, protocol = await loop.connect_accepted_socket(Forwarding, ours)
         try:
             writer = protocol.writer = challenges.Writer(transport)
-            connection = Connection(loop, transport, protocol, writer, peer, reports)
+            connection = Connection(transport, protocol, writer, peer, reports)
             connection.write(1 << 20)
             waiting = await connection.drain("drain")
             assert waiting is not None, f"with 1 MiB written and the peer not reading, {connection.trace[-1]}"
@@ -647,14 +648,6 @@ class Proxy:
             raise ProxyFailed(f"nothing happened in {PASSES} passes of the loop while {what}{self.heard()}")
         finally:
             task.cancel()
-
-    async def until(self, condition, what):
-        for _ in range(PASSES):
-            if condition():
-                return
-            self.alive(what)
-            await asyncio.sleep(0)
-        raise ProxyFailed(f"{what}: still not so after {PASSES} passes of the loop{self.heard()}")
 
     async def client(self):
         """A new client, connected to the proxy (not yet accepted by it)."""

@@ -22,7 +22,7 @@ real sockets. What chapter 11 built, and these challenges may use:
   `close_clients()` and `abort_clients()` (3.13's; the course's Server has
   them on every Python).
 * Its internals, named as in asyncio: `server._sockets`, the listening
-  sockets themselves (the wrappers refuse `accept()`); `server._clients`, a
+  sockets themselves (the wrappers have no `accept()`); `server._clients`, a
   `weakref.WeakSet` of the transports accepted and not yet lost (a transport
   leaves it when it calls `connection_lost`); `server._start_serving()`,
   which calls `listen()` and registers the loop's accept loop.

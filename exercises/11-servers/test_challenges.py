@@ -7,12 +7,12 @@ hands them your file, or the reference solution in the project's full test run.
 Real servers on the course's real loop, TCP on 127.0.0.1, and clients that are
 plain non-blocking sockets the checks drive by hand, so that each check decides
 when a client connects, sends, reads, leaves or resets. No check measures time:
-a wait is a number of passes of the loop. Bytes sent over TCP on 127.0.0.1 are
-in the other end's receive buffer when `send()` returns, and a connection is
-in the listening socket's queue when `connect()` returns, so a check can know
-that everything a step needs is there, then give the loop a bounded number of
-passes (PASSES); a long transfer fails only when PASSES passes in a row move no
-byte. The checks count the server's sockets in /proc/self/fd, and find its
+a wait is a number of passes of the loop. A connection is in the listening
+socket's queue when a blocking `connect()` returns, and over TCP on 127.0.0.1
+Linux puts the bytes of a `send()` in the other end's receive buffer within
+the call, in practice; so a check can know that everything a step needs is
+there, then give the loop a bounded number of passes (PASSES). A long transfer
+fails only when PASSES passes in a row move no byte. The checks count the server's sockets in /proc/self/fd, and find its
 transports through the loop's registry of them (`loop._transports`).
 
 handover's grace period is time. Its checks run on a loop with a virtual clock
