@@ -1717,6 +1717,23 @@ WRONG_ANSWERS = [
                 finally:
                     self._waiters.remove(waiter)
     """),
+    WrongAnswer("10-transports", "Writer whose drain never waits",
+                ("test_writer_drain_waits_until_resume_writing",), """
+        class Writer(Writer):
+            async def drain(self):
+                if self._lost:
+                    raise self._error()
+                # "transport.write never blocks: there is nothing to wait for"
+    """),
+    WrongAnswer("10-transports", "Writer that forgets the connection was lost once no drain waits",
+                ("test_writer_drain_after_the_connection_ended",
+                 "test_writer_drain_raises_when_the_connection_is_lost"), """
+        class Writer(Writer):
+            def connection_lost(self, exc):
+                for waiter in self._waiters:  # the waiting drains raise; later ones return at once
+                    if not waiter.done():
+                        waiter.set_exception(exc if exc is not None else ConnectionResetError("Connection lost"))
+    """),
     WrongAnswer("10-transports", "Writer that keeps one waiter, the latest drain's",
                 ("test_writer_wakes_every_waiting_drain",), """
         class Writer(Writer):
@@ -1817,6 +1834,12 @@ WRONG_ANSWERS = [
                 self.ended = True
                 self.peer.transport.write_eof()
                 return True  # half-closed; nobody closes it once the other half has ended too
+    """),
+    WrongAnswer("10-transports", "proxy that leaves the other side open when one is lost",
+                ("test_proxy_closes_the_other_side_when_one_is_lost",), """
+        class _Side(_Side):
+            def connection_lost(self, exc):
+                self._sides.discard(self)  # the peer's transport stays open, with nobody to talk to
     """),
     WrongAnswer("10-transports", "proxy that reads the client before its target connection exists",
                 ("test_proxy_forwards_both_ways",), """

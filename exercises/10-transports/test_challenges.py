@@ -928,7 +928,11 @@ def test_proxy_closes_the_other_side_when_one_is_lost(proxied, loop):
             await proxied.receive(target, 5, "the target waited for a client's first bytes")
             sides = {"client": client, "target": target}
             reset(sides[lost])
-            await proxied.ended(sides[other], f"the {other} waited after the {lost} reset its connection")
+            try:
+                await proxied.ended(sides[other], f"the {other} waited after the {lost} reset its connection")
+            except ProxyFailed as error:
+                raise ProxyFailed(f"{error}: when one side is lost (connection_lost with an error), close "
+                                  "the other — nobody will ever talk to it again") from None
             await proxied.sockets_closed(f"after the {lost} reset its connection and the {other}'s ended")
         proxied.no_reports()
 

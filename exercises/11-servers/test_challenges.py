@@ -308,9 +308,9 @@ def limited(challenges, loop, clients, max_clients, protocol_factory):
 async def served_in_turn(clients, record, waiting, max_clients, end):
     """Clients that sent b"hello N" wait for their echo; each served one is ended with `end(client)`.
 
-    Returns the order in which they were served. At every step: at most
-    `max_clients` connections, as many as there are clients left, and the
-    others' bytes still unread in the kernel's queue.
+    Returns their echoes, in the order they were served. At every step the
+    server has as many connections as it has room for and clients left, no
+    more: the others wait in the listening socket's queue.
     """
     order = []
     waiting = list(waiting)
@@ -323,9 +323,13 @@ async def served_in_turn(clients, record, waiting, max_clients, end):
         def turned_away():
             return [client for client in waiting if not unread(client) and ended_stream(client)]
 
-        await clients.until(lambda: len(echoed()) >= expected or turned_away(),
-                            f"with {len(waiting)} clients waiting and room for {max_clients}, only "
-                            f"{len(echoed())} got their echo")
+        try:
+            await clients.until(lambda: len(echoed()) >= expected or turned_away(), "")
+        except AssertionError:
+            raise AssertionError(
+                f"with {len(waiting)} clients waiting and room for {max_clients}, only "
+                f"{len(echoed())} got their echo within {PASSES} passes of the loop{clients.heard()}"
+            ) from None
         assert not turned_away(), (
             f"{len(turned_away())} of the clients waiting for their turn saw their connection end "
             "unserved: at the limit, leave the others in the listening socket's queue; a server "
@@ -389,7 +393,8 @@ def test_serve_limited_makes_room_however_a_connection_ends(challenges, loop, cl
                 await clients.until(lambda: unread(queue[0]), "the next one got its turn")
             except AssertionError:
                 raise AssertionError(
-                    f"with max_clients=1, after {how}, the next client waited for ever: free the "
+                    f"with max_clients=1, after {how}, the next client did not get its turn within "
+                    f"{PASSES} passes of the loop: free the "
                     "room when the connection ends, in connection_lost — the one call every end of a "
                     "connection makes (eof_received misses a reset and a close by the server's side)"
                 ) from None
