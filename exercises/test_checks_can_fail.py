@@ -1656,6 +1656,488 @@ WRONG_ANSWERS = [
                     conn, _ = await loop.sock_accept(sock)
                     connections.create_task(echo(conn))
     """),
+    # ── chapter 10: LineProtocol
+    WrongAnswer("10-transports", "LineProtocol that splits each read on its own",
+                ("test_line_protocol_delivers_each_line_however_the_bytes_are_split",
+                 "test_line_protocol_on_a_real_connection"), """
+        class LineProtocol(asyncio.Protocol):
+            def __init__(self, on_line):
+                self._on_line = on_line
+                self._rest = b""
+
+            def data_received(self, data):
+                *lines, self._rest = data.split(b"\\n")  # a line cut between two reads is lost
+                for line in lines:
+                    self._on_line(line + b"\\n")
+
+            def eof_received(self):
+                if self._rest:
+                    self._on_line(self._rest)
+    """),
+    WrongAnswer("10-transports", "LineProtocol that delivers one line per read",
+                ("test_line_protocol_delivers_each_line_however_the_bytes_are_split",
+                 "test_line_protocol_delivers_every_line_of_one_chunk"), """
+        class LineProtocol(LineProtocol):
+            def data_received(self, data):
+                self._partial += data
+                end = self._partial.find(b"\\n")  # the first line; the others wait for the next read
+                if end != -1:
+                    self._on_line(bytes(self._partial[:end + 1]))
+                    del self._partial[:end + 1]
+    """),
+    WrongAnswer("10-transports", "LineProtocol that hands on slices of its bytearray",
+                ("test_line_protocol_delivers_every_line_of_one_chunk",), """
+        class LineProtocol(LineProtocol):
+            def data_received(self, data):
+                buffer = self._partial
+                buffer += data
+                while (end := buffer.find(b"\\n")) != -1:
+                    line, self._partial = buffer[:end + 1], buffer[end + 1:]  # bytearrays
+                    buffer = self._partial
+                    self._on_line(line)
+    """),
+    WrongAnswer("10-transports", "LineProtocol that ends every stream with a last line",
+                ("test_line_protocol_at_the_end_of_the_stream",), """
+        class LineProtocol(LineProtocol):
+            def eof_received(self):
+                self._on_line(bytes(self._partial))  # b"" when the stream ended with b"\\n"
+                self._partial.clear()
+    """),
+    # ── chapter 10: Writer
+    WrongAnswer("10-transports", "Writer whose drain always waits for resume_writing",
+                ("test_writer_drain_returns_at_once_while_not_paused",), """
+        class Writer(Writer):
+            async def drain(self):
+                if self._lost:
+                    raise self._error()
+                waiter = asyncio.get_running_loop().create_future()  # "drain waits for the buffer"
+                self._waiters.append(waiter)
+                try:
+                    await waiter
+                finally:
+                    self._waiters.remove(waiter)
+    """),
+    WrongAnswer("10-transports", "Writer whose drain never waits",
+                ("test_writer_drain_waits_until_resume_writing",), """
+        class Writer(Writer):
+            async def drain(self):
+                if self._lost:
+                    raise self._error()
+                # "transport.write never blocks: there is nothing to wait for"
+    """),
+    WrongAnswer("10-transports", "Writer that forgets the connection was lost once no drain waits",
+                ("test_writer_drain_after_the_connection_ended",
+                 "test_writer_drain_raises_when_the_connection_is_lost"), """
+        class Writer(Writer):
+            def connection_lost(self, exc):
+                for waiter in self._waiters:  # the waiting drains raise; later ones return at once
+                    if not waiter.done():
+                        waiter.set_exception(exc if exc is not None else ConnectionResetError("Connection lost"))
+    """),
+    WrongAnswer("10-transports", "Writer that keeps one waiter, the latest drain's",
+                ("test_writer_wakes_every_waiting_drain",), """
+        class Writer(Writer):
+            _waiter = None
+
+            async def drain(self):
+                if self._lost:
+                    raise self._error()
+                if not self._paused:
+                    return
+                self._waiter = asyncio.get_running_loop().create_future()
+                await self._waiter
+
+            def resume_writing(self):
+                self._paused = False
+                if self._waiter is not None and not self._waiter.done():
+                    self._waiter.set_result(None)
+
+            def connection_lost(self, exc):
+                self._lost, self._lost_with = True, exc
+                if self._waiter is not None and not self._waiter.done():
+                    self._waiter.set_exception(self._error())
+    """),
+    WrongAnswer("10-transports", "Writer that sets the futures of cancelled drains",
+                ("test_writer_drain_cancelled_while_waiting",), """
+        class Writer(Writer):
+            async def drain(self):
+                if self._lost:
+                    raise self._error()
+                if not self._paused:
+                    return
+                waiter = asyncio.get_running_loop().create_future()
+                self._waiters.append(waiter)
+                await waiter  # cancelled here, the future stays in the list
+
+            def resume_writing(self):
+                self._paused = False
+                waiters, self._waiters = self._waiters, []
+                for waiter in waiters:
+                    waiter.set_result(None)
+
+            def connection_lost(self, exc):
+                self._lost, self._lost_with = True, exc
+                for waiter in self._waiters:
+                    waiter.set_exception(self._error())
+    """),
+    WrongAnswer("10-transports", "Writer that leaves waiting drains waiting when the connection is lost",
+                ("test_writer_drain_raises_when_the_connection_is_lost",
+                 "test_writer_drain_waiting_when_the_transport_is_aborted"), """
+        class Writer(Writer):
+            def connection_lost(self, exc):
+                self._lost, self._lost_with = True, exc  # the next drain raises; the waiting ones wait on
+    """),
+    WrongAnswer("10-transports", "Writer whose waiting drains return when the transport is aborted",
+                ("test_writer_drain_waiting_when_the_transport_is_aborted",), """
+        class Writer(Writer):
+            def connection_lost(self, exc):
+                self._lost, self._lost_with = True, exc
+                for waiter in self._waiters:
+                    if not waiter.done():
+                        if exc is None:
+                            waiter.set_result(None)  # as asyncio's FlowControlMixin does
+                        else:
+                            waiter.set_exception(exc)
+    """),
+    # ── chapter 10: proxy
+    WrongAnswer("10-transports", "proxy without flow control",
+                ("test_proxy_holds_back_a_fast_client_for_a_slow_target",
+                 "test_proxy_holds_back_a_fast_target_for_a_slow_client"), """
+        class _Side(_Side):
+            def pause_writing(self):
+                pass  # "write() never blocks: the transport buffers it"
+
+            def resume_writing(self):
+                pass
+    """),
+    WrongAnswer("10-transports", "proxy that pauses the side that is slow, not the one that feeds it",
+                ("test_proxy_holds_back_a_fast_client_for_a_slow_target",
+                 "test_proxy_holds_back_a_fast_target_for_a_slow_client"), """
+        class _Side(_Side):
+            def pause_writing(self):
+                self.transport.pause_reading()
+
+            def resume_writing(self):
+                self.transport.resume_reading()
+    """),
+    WrongAnswer("10-transports", "proxy that closes a connection at its first end of stream",
+                ("test_proxy_half_closes_each_direction",), """
+        class _Side(_Side):
+            def eof_received(self):
+                self.peer.transport.write_eof()
+                # None: this transport closes, and connection_lost closes the other one
+    """),
+    WrongAnswer("10-transports", "proxy that keeps a connection open once both directions have ended",
+                ("test_proxy_half_closes_each_direction",), """
+        class _Side(_Side):
+            def eof_received(self):
+                self.ended = True
+                self.peer.transport.write_eof()
+                return True  # half-closed; nobody closes it once the other half has ended too
+    """),
+    WrongAnswer("10-transports", "proxy that leaves the other side open when one is lost",
+                ("test_proxy_closes_the_other_side_when_one_is_lost",), """
+        class _Side(_Side):
+            def connection_lost(self, exc):
+                self._sides.discard(self)  # the peer's transport stays open, with nobody to talk to
+    """),
+    WrongAnswer("10-transports", "proxy that reads the client before its target connection exists",
+                ("test_proxy_forwards_both_ways",), """
+        class _Side(_Side):
+            def connection_made(self, transport):
+                self.transport = transport
+                self._sides.add(self)  # reading starts at once
+
+        async def _connect(loop, conn, target_address, sides):
+            client, target = _Side(sides), _Side(sides)
+            try:
+                await loop.connect_accepted_socket(lambda: client, conn)  # the client's bytes flow now...
+                await loop.create_connection(lambda: target, *target_address)  # ...with no peer yet
+            except OSError:
+                if client.transport is not None:
+                    client.transport.close()
+                return
+            client.peer, target.peer = target, client
+    """),
+    WrongAnswer("10-transports", "proxy that a refused target connection stops",
+                ("test_proxy_closes_a_client_whose_target_is_unreachable",), """
+        async def _connect(loop, conn, target_address, sides):
+            client, target = _Side(sides), _Side(sides)
+            await loop.create_connection(lambda: target, *target_address)  # "the target is up"
+            await loop.connect_accepted_socket(lambda: client, conn)
+            client.peer, target.peer = target, client
+            client.transport.resume_reading()
+            target.transport.resume_reading()
+    """),
+    WrongAnswer("10-transports", "proxy whose connections outlive it",
+                ("test_proxy_cancelled_closes_every_connection",), """
+        async def proxy(loop, listen_sock, target_address):
+            sides = set()
+            async with asyncio.TaskGroup() as connecting:
+                while True:
+                    conn, _ = await loop.sock_accept(listen_sock)
+                    connecting.create_task(_connect(loop, conn, target_address, sides))
+            # cancelled: the connections it made go on, with nobody to end them
+    """),
+    # ── chapter 11: serve_limited
+    WrongAnswer("11-servers", "serve_limited whose protocol factory stops the accept loop",
+                ("test_serve_limited_serves_clients_who_come_together_a_few_at_a_time",), """
+        async def serve_limited(loop, protocol_factory, host, port, max_clients):
+            connections = 0
+
+            def counted():
+                nonlocal connections
+                connections += 1
+                if connections == max_clients:  # the accept loop goes on with the rest of its burst
+                    for sock in server._sockets:
+                        loop.remove_reader(sock.fileno())
+                return _Counted(protocol_factory(), ended)
+
+            def ended():
+                nonlocal connections
+                connections -= 1
+                if connections == max_clients - 1 and server.is_serving():
+                    for sock in server._sockets:
+                        loop._start_serving(counted, sock, None, server, server._backlog)
+
+            server = await loop.create_server(counted, host, port)
+            return server
+    """),
+    WrongAnswer("11-servers", "serve_limited that turns away the clients beyond the limit",
+                ("test_serve_limited_serves_clients_who_come_together_a_few_at_a_time",), """
+        class _TurnedAway(asyncio.Protocol):
+            def connection_made(self, transport):
+                transport.close()  # "come back later"
+
+        async def serve_limited(loop, protocol_factory, host, port, max_clients):
+            connections = 0
+
+            def ended():
+                nonlocal connections
+                connections -= 1
+
+            def factory():
+                nonlocal connections
+                if connections >= max_clients:
+                    return _TurnedAway()
+                connections += 1
+                return _Counted(protocol_factory(), ended)
+
+            return await loop.create_server(factory, host, port)
+    """),
+    WrongAnswer("11-servers", "serve_limited that makes room at the end of the stream",
+                ("test_serve_limited_makes_room_however_a_connection_ends",), """
+        class _Counted(_Counted):
+            def eof_received(self):
+                self._ended()  # "the client has gone"
+                return self._protocol.eof_received()
+
+            def connection_lost(self, exc):
+                self._protocol.connection_lost(exc)
+    """),
+    WrongAnswer("11-servers", "serve_limited whose wrapper loses eof_received's answer",
+                ("test_serve_limited_passes_every_call_on_to_your_protocol",), """
+        class _Counted(_Counted):
+            def eof_received(self):
+                self._protocol.eof_received()  # None: the transport closes
+    """),
+    WrongAnswer("11-servers", "serve_limited whose wrapper forgets flow control",
+                ("test_serve_limited_passes_every_call_on_to_your_protocol",), """
+        class _Counted(_Counted):
+            def pause_writing(self):
+                pass  # "flow control is the transport's business"
+
+            def resume_writing(self):
+                pass
+    """),
+    WrongAnswer("11-servers", "serve_limited that starts accepting again after close()",
+                ("test_serve_limited_closed_stays_closed",), """
+        async def serve_limited(loop, protocol_factory, host, port, max_clients):
+            server = await loop.create_server(protocol_factory, host, port, start_serving=False)
+            connections = 0
+
+            def accept(sock):
+                nonlocal connections
+                while connections < max_clients:
+                    try:
+                        conn, address = sock.accept()
+                    except (BlockingIOError, InterruptedError):
+                        return
+                    conn.setblocking(False)
+                    connections += 1
+                    loop._make_socket_transport(conn, _Counted(protocol_factory(), ended),
+                                                extra={"peername": address}, server=server)
+                for sock in server._sockets:
+                    loop.remove_reader(sock.fileno())
+
+            def ended():
+                nonlocal connections
+                connections -= 1
+                if connections == max_clients - 1:
+                    for sock in server._sockets:  # closed or not
+                        loop.add_reader(sock.fileno(), accept, sock)
+
+            server._start_serving()
+            for sock in server._sockets:
+                loop.add_reader(sock.fileno(), accept, sock)
+            return server
+    """),
+    # ── chapter 11: chat_server
+    WrongAnswer("11-servers", "chat_server that sends a line back to its sender too",
+                ("test_chat_sends_each_line_to_every_other_client",), """
+        class _Member(_Member):
+            def say(self, message):
+                for member in self.members:
+                    if not member.paused:
+                        member.transport.write(message)  # "everyone in the room"
+    """),
+    WrongAnswer("11-servers", "chat_server that prefixes the server's port",
+                ("test_chat_sends_each_line_to_every_other_client",), """
+        class _Member(_Member):
+            def connection_made(self, transport):
+                super().connection_made(transport)
+                self.prefix = b"%d: " % transport.get_extra_info("sockname")[1]
+    """),
+    WrongAnswer("11-servers", "chat_server that sends each read as it comes",
+                ("test_chat_sends_each_line_to_every_other_client",), """
+        class _Member(_Member):
+            def data_received(self, data):
+                self.say(self.prefix + data)  # "a client sends a line at a time"
+    """),
+    WrongAnswer("11-servers", "chat_server that removes a member at its end of stream",
+                ("test_chat_forgets_a_client_that_leaves",), """
+        class _Member(_Member):
+            def eof_received(self):
+                self.members.discard(self)  # a reset ends a connection without one
+
+            def connection_lost(self, exc):
+                pass
+    """),
+    WrongAnswer("11-servers", "chat_server that sends the unterminated rest of a leaving client",
+                ("test_chat_forgets_a_client_that_leaves",), """
+        class _Member(_Member):
+            def eof_received(self):
+                if self.partial:
+                    self.say(self.prefix + self.partial)  # as chapter 10's LineProtocol would
+    """),
+    WrongAnswer("11-servers", "chat_server that ignores pause_writing",
+                ("test_chat_drops_lines_for_a_slow_client",), """
+        class _Member(_Member):
+            def pause_writing(self):
+                pass  # "the transport buffers it"
+    """),
+    WrongAnswer("11-servers", "chat_server that never resumes a slow client",
+                ("test_chat_drops_lines_for_a_slow_client",), """
+        class _Member(_Member):
+            def resume_writing(self):
+                pass  # a slow client once is a slow client for ever
+    """),
+    WrongAnswer("11-servers", "chat_server that holds up the room for a slow client",
+                ("test_chat_drops_lines_for_a_slow_client",), """
+        class _Member(_Member):
+            def pause_writing(self):
+                for member in self.members:
+                    member.transport.pause_reading()  # nobody speaks while someone is behind
+
+            def resume_writing(self):
+                for member in self.members:
+                    member.transport.resume_reading()
+    """),
+    # ── chapter 11: handover
+    WrongAnswer("11-servers", "handover that aborts at once",
+                ("test_handover_gives_the_clients_their_grace_period",), """
+        async def handover(old_server, new_server, *, grace=10.0):
+            old = {sock.getsockname() for sock in old_server.sockets}
+            if not new_server.is_serving() or not old <= {sock.getsockname() for sock in new_server.sockets}:
+                raise ValueError("the new server is not serving on the old one's addresses")
+            count = len(old_server._clients)
+            old_server.close()
+            old_server.abort_clients()  # "the new server is there: no need to wait"
+            await old_server.wait_closed()
+            return 0, count
+    """),
+    WrongAnswer("11-servers", "handover that always waits out the grace period",
+                ("test_handover_returns_when_the_last_client_has_finished",), """
+        async def handover(old_server, new_server, *, grace=10.0):
+            old = {sock.getsockname() for sock in old_server.sockets}
+            if not new_server.is_serving() or not old <= {sock.getsockname() for sock in new_server.sockets}:
+                raise ValueError("the new server is not serving on the old one's addresses")
+            count = len(old_server._clients)
+            old_server.close()
+            await asyncio.sleep(grace)  # the grace period, whole
+            stragglers = len(old_server._clients)
+            old_server.abort_clients()
+            await old_server.wait_closed()
+            return count - stragglers, stragglers
+    """),
+    WrongAnswer("11-servers", "handover that closes the stragglers politely",
+                ("test_handover_gives_the_clients_their_grace_period",
+                 "test_handover_waits_until_the_aborted_clients_are_gone"), """
+        async def handover(old_server, new_server, *, grace=10.0):
+            old = {sock.getsockname() for sock in old_server.sockets}
+            if not new_server.is_serving() or not old <= {sock.getsockname() for sock in new_server.sockets}:
+                raise ValueError("the new server is not serving on the old one's addresses")
+            count = len(old_server._clients)
+            old_server.close()
+            try:
+                async with asyncio.timeout(grace):
+                    await old_server.wait_closed()
+            except TimeoutError:
+                pass
+            stragglers = len(old_server._clients)
+            old_server.close_clients()  # close() sends what is buffered first: it waits for the client
+            await old_server.wait_closed()
+            return count - stragglers, stragglers
+    """),
+    WrongAnswer("11-servers", "handover that returns before the aborted connections are gone",
+                ("test_handover_waits_until_the_aborted_clients_are_gone",), """
+        async def handover(old_server, new_server, *, grace=10.0):
+            old = {sock.getsockname() for sock in old_server.sockets}
+            if not new_server.is_serving() or not old <= {sock.getsockname() for sock in new_server.sockets}:
+                raise ValueError("the new server is not serving on the old one's addresses")
+            count = len(old_server._clients)
+            old_server.close()
+            try:
+                async with asyncio.timeout(grace):
+                    await old_server.wait_closed()
+            except TimeoutError:
+                pass
+            stragglers = len(old_server._clients)
+            old_server.abort_clients()  # "abort is immediate"
+            return count - stragglers, stragglers
+    """),
+    WrongAnswer("11-servers", "handover that counts the stragglers once they are gone",
+                ("test_handover_gives_the_clients_their_grace_period",), """
+        async def handover(old_server, new_server, *, grace=10.0):
+            old = {sock.getsockname() for sock in old_server.sockets}
+            if not new_server.is_serving() or not old <= {sock.getsockname() for sock in new_server.sockets}:
+                raise ValueError("the new server is not serving on the old one's addresses")
+            count = len(old_server._clients)
+            old_server.close()
+            try:
+                async with asyncio.timeout(grace):
+                    await old_server.wait_closed()
+            except TimeoutError:
+                old_server.abort_clients()
+                await old_server.wait_closed()
+            stragglers = len(old_server._clients)  # every one of them has gone by now
+            return count - stragglers, stragglers
+    """),
+    WrongAnswer("11-servers", "handover to any new server",
+                ("test_handover_refuses_a_new_server_elsewhere",), """
+        async def handover(old_server, new_server, *, grace=10.0):
+            clients = set(old_server._clients)  # "the caller knows what it is doing"
+            old_server.close()
+            try:
+                async with asyncio.timeout(grace):
+                    await old_server.wait_closed()
+            except TimeoutError:
+                pass
+            stragglers = len(old_server._clients)
+            old_server.abort_clients()
+            await old_server.wait_closed()
+            return len(clients) - stragglers, stragglers
+    """),
 ]
 
 

@@ -164,7 +164,7 @@ def exercises(args: list[str]) -> int:
             print(f"There are no exercises for chapter {wanted!r}.\n")
         print("Chapters with exercises (edit challenges.py in the folder):\n")
         for number, (folder, title) in chapters.items():
-            print(f"  {number}  {title:<24} {folder.relative_to(ROOT)}/")
+            print(f"  {number:>2}  {title:<26} {folder.relative_to(ROOT)}/")
         print("\nCheck one chapter, for example the first:\n\n    python3 tools/dev.py exercises 1\n")
         return 0 if wanted is None else 2
     setup(light=True)
