@@ -19,18 +19,15 @@ from a socket of the same kind by a task of its own — and require the same
 trace. The checks of serve_echo count the server's sockets in /proc/self/fd.
 """
 import asyncio
-import fcntl
 import gc
-import itertools
 import os
 import select
 import socket
-import struct
-import termios
 
 import pytest
 
-PASSES = 1000  # loop passes; what needs only bytes that are already there takes a few
+from socket_checks import PASSES, assert_same_trace, open_fds, outcome, passes, socket_id, unread
+
 LIVENESS = 10  # seconds: a bound on a wait for the kernel that ends at once when all is well
 
 
@@ -47,16 +44,6 @@ def pair():
     sender.close()
 
 
-def unread(sock):
-    """How many received bytes wait in `sock`'s buffer, unread (the FIONREAD ioctl)."""
-    return struct.unpack("i", fcntl.ioctl(sock, termios.FIONREAD, b"\0\0\0\0"))[0]
-
-
-async def passes(count):
-    """Let the loop make `count` passes (each one looks at the sockets)."""
-    for _ in range(count):
-        await asyncio.sleep(0)
-
 
 async def settle(sock):
     """Run the loop until whoever reads `sock` has taken every byte waiting in it, then 10 passes more.
@@ -71,14 +58,6 @@ async def settle(sock):
         await asyncio.sleep(0)
     await passes(10)
 
-
-def outcome(task):
-    """What a done task did, in words: "returned b'ab'", "raised ValueError(...)"."""
-    if task.cancelled():
-        return "was cancelled"
-    if task.exception() is not None:
-        return f"raised {task.exception()!r}"
-    return f"returned {task.result()!r}"
 
 
 async def finish(task, what):
@@ -332,16 +311,8 @@ def compare(challenges, loop, scenario, limit=65536):
 
 def assert_same(traces, why):
     """Your Reader's trace must be asyncio.StreamReader's: else say where they part, and why it matters."""
-    yours, real = traces["yours"], traces["asyncio.StreamReader"]
-    if yours == real:
-        return
-    steps = list(itertools.zip_longest(yours, real, fillvalue="(nothing: the trace ended)"))
-    first = next(n for n, (mine, theirs) in enumerate(steps) if mine != theirs)
-    lines = [f"at step {first + 1}, your {steps[first][0]}",
-             f"where asyncio.StreamReader's {steps[first][1]}.", why,
-             "Every step, yours and then asyncio.StreamReader's:"]
-    lines += [f"  {n + 1}. {mine}\n     {theirs}" for n, (mine, theirs) in enumerate(steps)]
-    raise AssertionError("\n".join(lines))
+    assert_same_trace(traces["yours"], traces["asyncio.StreamReader"], yours_says="your",
+                      real_says="asyncio.StreamReader's", real_name="asyncio.StreamReader", why=why)
 
 
 def test_reader_keeps_what_follows_the_separator(challenges, loop):
@@ -465,20 +436,6 @@ def test_reader_keeps_the_bytes_of_a_cancelled_read(challenges, loop):
 
 
 # ── 3. serve_echo ───────────────────────────────────────────────────────────
-
-def open_fds():
-    """{descriptor: what it is} for this process: 'socket:[12345]', 'pipe:[678]', a path."""
-    fds = {}
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            fds[int(name)] = os.readlink(f"/proc/self/fd/{name}")
-        except FileNotFoundError:
-            pass  # the directory listdir itself had open
-    return fds
-
-
-def socket_id(sock):
-    return f"socket:[{os.fstat(sock.fileno()).st_ino}]"
 
 
 async def recv_all(loop, sock, size):

@@ -25,32 +25,20 @@ trace. The checks of proxy count its sockets in /proc/self/fd and look at its
 transports through the loop's registry of them (`loop._transports`).
 """
 import asyncio
-import fcntl
 import gc
 import itertools
 import os
 import socket
-import struct
-import termios
 import warnings
 
 import pytest
 
-PASSES = 1000  # loop passes; what needs only bytes that are already there takes a few
+from socket_checks import PASSES, assert_same_trace, open_fds, outcome, passes, reset, socket_id, unread
+
 QUIET = 200  # passes in which something that must wait is given the chance not to
 
 
 # ── helpers ────────────────────────────────────────────────────────────────
-
-def unread(sock):
-    """How many received bytes wait in `sock`'s buffer, unread (the FIONREAD ioctl)."""
-    return struct.unpack("i", fcntl.ioctl(sock, termios.FIONREAD, b"\0\0\0\0"))[0]
-
-
-async def passes(count):
-    """Let the loop make `count` passes (each one looks at the sockets)."""
-    for _ in range(count):
-        await asyncio.sleep(0)
 
 
 async def settle(sock):
@@ -61,14 +49,6 @@ async def settle(sock):
         await asyncio.sleep(0)
     await passes(10)
 
-
-def outcome(task):
-    """What a done task did, in words: "returned None", "raised ConnectionResetError(...)"."""
-    if task.cancelled():
-        return "was cancelled"
-    if task.exception() is not None:
-        return f"raised {task.exception()!r}"
-    return f"returned {task.result()!r}"
 
 
 def tcp_pair(buffer_size=65536):
@@ -90,11 +70,6 @@ def tcp_pair(buffer_size=65536):
     return ours, peer
 
 
-def reset(sock):
-    """Close `sock` with a TCP reset instead of an orderly end (SO_LINGER of zero)."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
-
 
 def reporting(loop):
     """Collect what reaches the loop's exception handler: a list of "message: exception" lines."""
@@ -103,20 +78,6 @@ def reporting(loop):
         lambda loop, context: reports.append(f"{context.get('message')}: {context.get('exception')!r}"))
     return reports
 
-
-def open_fds():
-    """{descriptor: what it is} for this process: 'socket:[12345]', 'pipe:[678]', a path."""
-    fds = {}
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            fds[int(name)] = os.readlink(f"/proc/self/fd/{name}")
-        except FileNotFoundError:
-            pass  # the directory listdir itself had open
-    return fds
-
-
-def socket_id(sock):
-    return f"socket:[{os.fstat(sock.fileno()).st_ino}]"
 
 
 def abort_transports(loop):
@@ -425,16 +386,8 @@ def compare_writers(challenges, loop, scenario):
 
 def assert_same(traces, why):
     """Your Writer's trace must be asyncio.StreamWriter's: else say where they part, and why it matters."""
-    yours, real = traces["yours"], traces["asyncio.StreamWriter"]
-    if yours == real:
-        return
-    steps = list(itertools.zip_longest(yours, real, fillvalue="(nothing: the trace ended)"))
-    first = next(n for n, (mine, theirs) in enumerate(steps) if mine != theirs)
-    lines = [f"at step {first + 1}, with your Writer: {steps[first][0]}",
-             f"where asyncio.StreamWriter has: {steps[first][1]}.", why,
-             "Every step, yours and then asyncio.StreamWriter's:"]
-    lines += [f"  {n + 1}. {mine}\n     {theirs}" for n, (mine, theirs) in enumerate(steps)]
-    raise AssertionError("\n".join(lines))
+    assert_same_trace(traces["yours"], traces["asyncio.StreamWriter"], yours_says="with your Writer:",
+                      real_says="asyncio.StreamWriter has:", real_name="asyncio.StreamWriter", why=why)
 
 
 def test_writer_drain_returns_at_once_while_not_paused(challenges, loop):

@@ -21,44 +21,22 @@ nothing to run makes the clock jump to the next timer instead of sleeping, so
 ten seconds of grace cost none, and "within the grace period" is exact.
 """
 import asyncio
-import fcntl
 import gc
 import os
 import socket
-import struct
-import termios
 import warnings
 
 import pytest
 
+from socket_checks import PASSES, open_fds, outcome, passes, reset, socket_id, unread
+
 import eventloop
 
-PASSES = 1000  # loop passes; what needs only bytes that are already there takes a few
 QUIET = 100  # passes in which something that must not happen is given the chance to
 SMALL = 65536  # bytes: the kernel buffers of a client that is to be slow, and of its server end
 
 
 # ── helpers ────────────────────────────────────────────────────────────────
-
-def unread(sock):
-    """How many received bytes wait in `sock`'s buffer, unread (the FIONREAD ioctl)."""
-    fd = sock if isinstance(sock, int) else sock.fileno()
-    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
-
-
-async def passes(count):
-    """Let the loop make `count` passes (each one looks at the sockets)."""
-    for _ in range(count):
-        await asyncio.sleep(0)
-
-
-def outcome(task):
-    """What a done task did, in words: "returned (2, 1)", "raised ValueError(...)"."""
-    if task.cancelled():
-        return "was cancelled"
-    if task.exception() is not None:
-        return f"raised {task.exception()!r}"
-    return f"returned {task.result()!r}"
 
 
 def ended_stream(sock):
@@ -70,26 +48,6 @@ def ended_stream(sock):
     except ConnectionResetError:
         return True
 
-
-def reset(sock):
-    """Close `sock` with a TCP reset instead of an orderly end (SO_LINGER of zero)."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
-
-
-def open_fds():
-    """{descriptor: what it is} for this process: 'socket:[12345]', 'pipe:[678]', a path."""
-    fds = {}
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            fds[int(name)] = os.readlink(f"/proc/self/fd/{name}")
-        except FileNotFoundError:
-            pass  # the directory listdir itself had open
-    return fds
-
-
-def socket_id(sock):
-    return f"socket:[{os.fstat(sock.fileno()).st_ino}]"
 
 
 class Clients:
