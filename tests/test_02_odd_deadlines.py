@@ -125,7 +125,7 @@ def test_a_nan_timer_does_not_spin_the_real_loop(el, new_loop):
 def test_nan_timers_compare_hash_and_repr_like_asyncios(loops):
     def scenario(loop):
         a = loop.call_at(NAN, noop)
-        b = loop.call_at(NAN, noop)
+        b = loop.call_at(float("nan"), noop)  # a NaN of its own: NAN again would tie with `a`
         c = loop.call_at(1.0, noop)
         trace = [a == a, a != a, a == b, a < c, c < a, a <= a, a >= c, hash(a) == hash(NAN)]
         trace.append(repr(a).split(" ")[1])

@@ -133,6 +133,95 @@ def test_ties_stay_fifo_among_many_timers(virtual):
     assert loop.waits == [1.0, 1.0, 0.5, 0.5, 1.0]
 
 
+def test_ties_share_one_heap_entry_and_cancelling_some_keeps_the_rest_in_order(virtual):
+    loop = virtual()
+    trace = []
+    timers = [loop.call_at(1.0, trace.append, i) for i in range(6)]
+    assert (loop._scheduled, loop._timer_cancelled_count) == ([1.0], 0)
+    for i in (0, 3, 5):  # the first, one in the middle, the last
+        timers[i].cancel()
+    assert loop._timer_cancelled_count == 0, "others still wait at 1.0: the entry is no orphan"
+    loop.call_at(2.0, loop.stop)
+    loop.run_forever()
+    assert trace == [1, 2, 4]
+    assert [t._scheduled for t in timers] == [False] * 6
+    assert loop._timers == {} and loop._scheduled == []
+
+
+def test_cancelling_every_timer_of_a_tie_leaves_one_orphan(virtual):
+    loop = virtual()
+    timers = [loop.call_at(1.0, noop) for _ in range(3)]
+    for timer in timers:
+        timer.cancel()
+    assert (loop._scheduled, loop._timers, loop._timer_cancelled_count) == ([1.0], {}, 1)
+    run_once(loop)
+    assert (loop._scheduled, loop._timer_cancelled_count) == ([], 0)
+
+
+def test_equal_whens_of_different_types_tie_in_order(virtual):
+    loop = virtual()
+    trace = []
+    loop.call_at(1, trace.append, "int")
+    loop.call_at(1.0, trace.append, "float")
+    loop.call_at(True, trace.append, "True")
+    loop.call_at(2.0, loop.stop)
+    loop.run_forever()
+    assert trace == ["int", "float", "True"]
+
+
+def test_a_new_timer_at_an_orphans_instant_fires_once(virtual):
+    loop = virtual()
+    trace = []
+    loop.call_at(1.0, trace.append, "cancelled").cancel()
+    loop.call_at(1.0, trace.append, "new")  # the orphan's `when` is in the heap twice now
+    loop.call_at(2.0, loop.stop)
+    loop.run_forever()
+    assert trace == ["new"]
+    assert loop._scheduled == [] and loop._timers == {}
+
+
+def test_the_same_nan_twice_is_a_tie(virtual):
+    loop = virtual()
+    trace = []
+    nan = float("nan")
+    first = loop.call_at(nan, trace.append, "first")
+    loop.call_at(nan, trace.append, "second")
+    loop.call_at(nan, trace.append, "third").cancel()
+    assert len(loop._scheduled) == 1 and first.when() is nan
+    run_once(loop)
+    assert trace == ["first", "second"]
+
+
+def test_an_unhashable_when_is_refused_at_once_and_schedules_nothing(el):
+    # A deliberate difference: asyncio's call_at accepts it, and its run_forever
+    # raises TypeError when it subtracts the time from it.
+    loop = el.new_event_loop()
+    with pytest.raises(TypeError, match="unhashable"):
+        loop.call_at([1.0], noop)
+    assert (loop._scheduled, loop._timers, loop._timer_cancelled_count) == ([], {}, 0)
+    fired = []
+    loop.call_later(0, fired.append, "the loop goes on")
+    loop.call_later(0, loop.stop)
+    loop.run_forever()
+    assert fired == ["the loop goes on"]
+    loop.close()
+
+
+def test_the_heap_rebuilt_from_ties_keeps_their_order(virtual):
+    loop = virtual()
+    trace = []
+    timers = [loop.call_at(float(1 + i // 3), trace.append, i) for i in range(600)]  # 200 instants, 3 each
+    for i, timer in enumerate(timers):
+        if i // 3 >= 20 or i % 3 == 1:  # every timer of 180 instants, one of each of the rest
+            timer.cancel()
+    assert loop._timer_cancelled_count == 180
+    run_once(loop)  # 180 of 200 entries are orphans: rebuilt
+    assert (len(loop._scheduled), loop._timer_cancelled_count) == (20, 0)
+    loop.call_at(1000.0, loop.stop)
+    loop.run_forever()
+    assert trace == [i for i in range(60) if i % 3 != 1]
+
+
 def test_the_chapter_scenario_on_a_virtual_clock(virtual_loops):
     def scenario(loop):
         trace = []
@@ -227,7 +316,7 @@ def test_cancelled_timers_at_the_top_of_the_heap_are_popped(loops):
 def test_a_cancelled_timer_is_freed_at_once(el):
     # A deliberate difference: asyncio's heap keeps a cancelled TimerHandle (and
     # its Context) until its entry reaches the top or the heap is rebuilt; ours
-    # keeps only the `(when, sequence)` entry, an orphan the count records.
+    # keeps only its `when` in the heap, an orphan the count records.
     loop = el.new_event_loop()
     loop.call_later(10, noop)
     timer = loop.call_later(20, noop)

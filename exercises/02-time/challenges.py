@@ -21,8 +21,8 @@ What chapter 2 built, and these challenges may use:
 
 * `loop.time()`, `loop.call_at(when, f, *args)`, `loop.call_later(delay, f, *args)`;
   both return a `TimerHandle`, with `cancel()`, `cancelled()` and `when()`.
-* `loop._scheduled`: the heap of `(when, sequence)` entries; `loop._timers`, the
-  timers waiting to fire, by sequence number.
+* `loop._scheduled`: the heap of the `when`s timers wait for; `loop._timers`, the
+  timers waiting to fire, by `when` (a dict of them, by `id`, where several tie).
 * `loop._run_once()`: one pass — tidy the heap, compute the timeout (0 if
   something is ready or `stop()` was called; until the first timer is due if
   there is one; `None`, forever, if there is nothing), `loop._wait(timeout)`,
