@@ -1058,9 +1058,10 @@ WRONG_ANSWERS = [
             def _fd_for(self, fileobj):
                 return _fd_of(fileobj)
     """),
+    # The loop changes a reader in the list it registered (chapter 6's _watched),
+    # so only the selector's own check can see a modify() that ignores its data.
     WrongAnswer("06-selectors", "PollSelector.modify that keeps the old data",
-                ("test_poll_loop_replaces_readers_and_shares_a_descriptor",
-                 "test_poll_selector_reports_what_was_asked"), """
+                ("test_poll_selector_reports_what_was_asked",), """
         class PollSelector(PollSelector):
             def modify(self, fileobj, events, data=None):
                 key = self._keys[self._fd_for(fileobj)]

@@ -28,6 +28,10 @@ def pair():
     b.close()
 
 
+def noop(*args):
+    pass
+
+
 def open_fds():
     return len(os.listdir("/proc/self/fd"))
 
@@ -291,3 +295,78 @@ def test_a_loop_that_always_has_work_still_polls_its_descriptors(loops, pair):
         return trace
 
     assert loops.compare(scenario) == [b"x"]
+
+
+class CountingSelector(selectors.DefaultSelector):
+    """A real selector that counts the changes the loop asks of it."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def register(self, fileobj, events, data=None):
+        self.calls.append(("register", events))
+        return super().register(fileobj, events, data)
+
+    def modify(self, fileobj, events, data=None):
+        self.calls.append(("modify", events))
+        return super().modify(fileobj, events, data)
+
+    def unregister(self, fileobj):
+        self.calls.append(("unregister",))
+        return super().unregister(fileobj)
+
+
+def registered(loop, fd):
+    """What the selector holds for `fd`: (events, reader, writer), or None."""
+    try:
+        key = loop._selector.get_key(fd)
+    except KeyError:
+        return None
+    return key.events, *key.data
+
+
+def test_the_loops_table_and_the_selector_agree_and_change_only_what_changes(el, new_loop, pair):
+    receiver, sender = pair
+    selector = CountingSelector()
+    loop = new_loop(lambda: el.SelectorEventLoop(selector))
+    fd = receiver.fileno()
+    selector.calls.clear()  # the self-pipe's registration, from chapter 7 on
+
+    first = loop._add_reader(fd, noop)
+    second = loop._add_reader(receiver, noop)  # the same descriptor, as an object: a replacement
+    assert first.cancelled() and not second.cancelled()
+    assert registered(loop, fd) == (selectors.EVENT_READ, second, None)
+    assert selector.calls == [("register", selectors.EVENT_READ)], "a new reader needs no system call"
+
+    writer = loop._add_writer(fd, noop)
+    assert registered(loop, fd) == (selectors.EVENT_READ | selectors.EVENT_WRITE, second, writer)
+    assert loop._watched[fd] is loop._selector.get_key(fd).data  # one list, shared
+
+    assert loop.remove_reader(fd) is True and loop.remove_reader(fd) is False
+    assert registered(loop, fd) == (selectors.EVENT_WRITE, None, writer)
+    assert loop.remove_writer(receiver) is True
+    assert registered(loop, fd) is None and fd not in loop._watched
+    assert selector.calls == [("register", selectors.EVENT_READ),
+                              ("modify", selectors.EVENT_READ | selectors.EVENT_WRITE),
+                              ("modify", selectors.EVENT_WRITE), ("unregister",)]
+    assert second.cancelled() and writer.cancelled()
+
+
+def test_a_socket_closed_while_watched_can_still_be_removed(el, loop):
+    receiver, sender = socket.socketpair()
+    fd = receiver.fileno()
+    loop.add_reader(receiver, noop)
+    receiver.close()  # its fileno() is now -1: the loop finds it by the object
+    assert loop.remove_reader(receiver) is True
+    assert registered(loop, fd) is None and fd not in loop._watched
+    sender.close()
+
+
+def test_close_forgets_every_descriptor(el, new_loop, pair):
+    receiver, sender = pair
+    loop = new_loop(el.SelectorEventLoop)
+    loop.add_reader(receiver, noop)
+    loop.add_writer(sender, noop)
+    loop.close()
+    assert loop._watched == {}
