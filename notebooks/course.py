@@ -9,6 +9,8 @@
 `show_outline`    the same modules as a map: every class and function, with its
                   arguments and the first line of its docstring (for a module too
                   long to print whole on a page the reader has just read).
+`CountingSelector` a real selector that counts register/modify/unregister calls
+                  (chapters 9 and 10 count the system calls of a wait with it).
 
 Importing this module also names each notebook cell's code after the cell,
 `In[6]`, instead of ipykernel's temporary file (`/tmp/ipykernel_4242/31337.py`):
@@ -20,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import selectors
 import sys
 import threading
 from pathlib import Path
@@ -134,3 +137,21 @@ def run_in_thread(function, *args, timeout: float = 5.0):
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+class CountingSelector(selectors.DefaultSelector):
+    """The machine's default selector, counting the calls that change what it watches."""
+
+    changes = 0
+
+    def register(self, fileobj, events, data=None):
+        self.changes += 1
+        return super().register(fileobj, events, data)
+
+    def modify(self, fileobj, events, data=None):
+        self.changes += 1
+        return super().modify(fileobj, events, data)
+
+    def unregister(self, fileobj):
+        self.changes += 1
+        return super().unregister(fileobj)

@@ -14,6 +14,8 @@ import warnings
 
 import pytest
 
+from _selectors import CountingSelector
+
 CHAPTER = 6
 
 
@@ -295,26 +297,6 @@ def test_a_loop_that_always_has_work_still_polls_its_descriptors(loops, pair):
         return trace
 
     assert loops.compare(scenario) == [b"x"]
-
-
-class CountingSelector(selectors.DefaultSelector):
-    """A real selector that counts the changes the loop asks of it."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls = []
-
-    def register(self, fileobj, events, data=None):
-        self.calls.append(("register", events))
-        return super().register(fileobj, events, data)
-
-    def modify(self, fileobj, events, data=None):
-        self.calls.append(("modify", events))
-        return super().modify(fileobj, events, data)
-
-    def unregister(self, fileobj):
-        self.calls.append(("unregister",))
-        return super().unregister(fileobj)
 
 
 def registered(loop, fd):

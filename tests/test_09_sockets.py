@@ -6,11 +6,14 @@ results, exceptions and their messages, and what is left registered.
 import asyncio
 import io
 import os
+import selectors
 import socket
 import struct
 import tempfile
 
 import pytest
+
+from _selectors import CountingSelector
 
 CHAPTER = 9
 
@@ -303,3 +306,175 @@ def test_an_echo_server_of_sock_calls(el, loop):
     before = len(os.listdir("/proc/self/fd"))
     assert run(loop, echo_many()) == 8 * 30
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+# ---------------------------------------------------------------- parking
+
+
+def nonblocking_pair(family=socket.AF_UNIX):
+    a, b = socket.socketpair(family)
+    a.setblocking(False)
+    b.setblocking(False)
+    return a, b
+
+
+async def waited_recv(loop, sock, peer, data=b"x"):
+    """A sock_recv that has to wait: the peer sends only once it is waiting."""
+    loop.call_later(0.001, peer.send, data)
+    return await loop.sock_recv(sock, 100)
+
+
+def test_consecutive_waits_on_one_socket_register_it_once(el, new_loop):
+    selector = CountingSelector()
+    loop = new_loop(lambda: el.SelectorEventLoop(selector))
+    sock, peer = nonblocking_pair()
+
+    async def scenario():
+        for _ in range(100):
+            assert await waited_recv(loop, sock, peer) == b"x"
+
+    before = len(selector.calls)
+    loop.run_until_complete(scenario())
+    assert selector.calls[before:] == [("register", selectors.EVENT_READ)], "one registration for a hundred waits"
+    assert registered(loop, sock), "parked: registered, with no reader"
+    assert loop.remove_reader(sock) is False, "a parked socket has no reader to remove, as in asyncio"
+    sock.close()
+    peer.close()
+
+
+def test_data_for_a_parked_socket_unparks_it_and_the_loop_does_not_spin(el, new_loop):
+    loop = new_loop(el.SelectorEventLoop)
+    sock, peer = nonblocking_pair()
+
+    async def scenario():
+        await waited_recv(loop, sock, peer)
+        peer.send(b"nobody is reading this yet")
+        await asyncio.sleep(0.01)  # passes of the loop, with the parked socket readable
+        # Still registered, select() would report it at every pass: the loop would spin.
+        assert not registered(loop, sock), "the first report of a parked socket unregisters it"
+        return await loop.sock_recv(sock, 100)
+
+    assert loop.run_until_complete(scenario()) == b"nobody is reading this yet"
+    assert sock.fileno() not in loop._parked
+    sock.close()
+    peer.close()
+
+
+def test_a_number_reused_after_a_parked_socket_closed_still_wakes(el, new_loop):
+    loop = new_loop(el.SelectorEventLoop)
+
+    async def scenario():
+        first, peer = nonblocking_pair()
+        await waited_recv(loop, first, peer)
+        number = first.fileno()
+        first.close()  # closed while parked: the kernel forgets it, the loop's table does not
+        peer.close()
+        second, peer = nonblocking_pair()
+        reused = second.fileno() == number
+        data = await asyncio.wait_for(waited_recv(loop, second, peer, b"second"), timeout=2)
+        second.close()
+        peer.close()
+        return reused, data
+
+    reused, data = loop.run_until_complete(scenario())
+    assert data == b"second"
+    assert reused, "the test needs the number to be reused (the lowest free descriptor)"
+
+
+def test_add_reader_on_a_parked_descriptor_is_called(el, new_loop):
+    loop = new_loop(el.SelectorEventLoop)
+    sock, peer = nonblocking_pair()
+    called = []
+
+    async def scenario():
+        await waited_recv(loop, sock, peer)
+        loop.add_reader(sock.fileno(), lambda: (called.append(sock.recv(100)), loop.remove_reader(sock)))
+        peer.send(b"for add_reader")
+        await asyncio.sleep(0.05)
+
+    loop.run_until_complete(scenario())
+    assert called == [b"for add_reader"]
+    assert not registered(loop, sock)
+    sock.close()
+    peer.close()
+
+
+def _small_buffer_pair():
+    a, b = nonblocking_pair()
+    for sock in (a, b):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    return a, b
+
+
+@pytest.mark.parametrize("reuse", [False, True], ids=["same socket", "number reused"])
+def test_sendall_that_waits_on_a_parked_descriptor(el, new_loop, reuse):
+    loop = new_loop(el.SelectorEventLoop)
+    payload = os.urandom(1 << 20)
+
+    async def drain(sock, n):
+        received = bytearray()
+        while len(received) < n:
+            received += await loop.sock_recv(sock, 65536)
+        return bytes(received)
+
+    async def scenario():
+        sock, peer = _small_buffer_pair()
+        await waited_recv(loop, sock, peer)  # parked
+        if reuse:
+            number = sock.fileno()
+            sock.close()
+            peer.close()
+            sock, peer = _small_buffer_pair()
+            assert sock.fileno() == number
+        receiving = asyncio.ensure_future(drain(peer, len(payload)))
+        await asyncio.wait_for(loop.sock_sendall(sock, payload), timeout=5)  # must wait: 1 MiB, 4 KiB buffers
+        received = await asyncio.wait_for(receiving, timeout=5)
+        sock.close()
+        peer.close()
+        return received
+
+    assert loop.run_until_complete(scenario()) == payload
+
+
+@pytest.mark.chapter(10)
+def test_a_transport_on_a_socket_that_was_parked(el, new_loop):
+    loop = new_loop(el.SelectorEventLoop)
+    sock, peer = nonblocking_pair()
+
+    class Collect(asyncio.Protocol):
+        def __init__(self):
+            self.data, self.done = b"", loop.create_future()
+
+        def data_received(self, data):
+            self.data += data
+            if self.data.endswith(b"!"):
+                self.done.set_result(self.data)
+
+    async def scenario():
+        await waited_recv(loop, sock, peer)  # parked
+        transport, protocol = await loop.connect_accepted_socket(Collect, sock)
+        loop.call_later(0.01, peer.send, b"to the transport!")
+        data = await asyncio.wait_for(protocol.done, timeout=2)
+        transport.close()
+        await asyncio.sleep(0)
+        return data
+
+    assert loop.run_until_complete(scenario()) == b"to the transport!"
+    peer.close()
+
+
+def test_failed_reads_do_not_park(el, new_loop):
+    loop = new_loop(el.SelectorEventLoop)
+
+    async def scenario():
+        client, conn, _ = await connected_pair(loop)
+        loop.call_later(0.01, lambda: (conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                                       struct.pack("ii", 1, 0)), conn.close()))
+        with pytest.raises(ConnectionResetError):
+            await loop.sock_recv(client, 100)
+        parked = registered(loop, client)
+        client.close()
+        return parked
+
+    assert loop.run_until_complete(scenario()) is False
