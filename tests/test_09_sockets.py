@@ -478,3 +478,20 @@ def test_failed_reads_do_not_park(el, new_loop):
         return parked
 
     assert loop.run_until_complete(scenario()) is False
+
+
+def test_a_select_selector_loop_does_not_park(el, new_loop):
+    # select() raises EBADF for a closed descriptor: a socket closed while parked
+    # would stop the loop.
+    loop = new_loop(lambda: el.SelectorEventLoop(selectors.SelectSelector()))
+    sock, peer = nonblocking_pair()
+
+    async def scenario():
+        await waited_recv(loop, sock, peer)
+        parked = registered(loop, sock)
+        sock.close()
+        await asyncio.sleep(0.01)  # passes of the loop, in select()
+        return parked
+
+    assert loop.run_until_complete(scenario()) is False
+    peer.close()
