@@ -31,9 +31,11 @@ def one_pass(loop):
 
 
 def waiting_timers(loop):
-    """The timers in the loop's table: `_timers` maps a `when` to a timer, or to a dict of them on a tie."""
+    """The timers the loop holds: those in its table (`_timers` maps a `when` to a timer, or
+    to a dict of them on a tie), and those scheduled since its last pass (`_new_timers`)."""
     for due in loop._timers.values():
         yield from due.values() if isinstance(due, dict) else (due,)
+    yield from getattr(loop, "_new_timers", ())
 
 
 def recorder(loop, calls):
@@ -119,7 +121,7 @@ def test_call_every_can_be_cancelled_from_outside(challenges, loop):
     loop.call_at(2.5, series.cancel)
     run_until(loop, 10.0)
     assert times(calls) == [1.0, 2.0], "cancelled at 2.5: no more calls after 2"
-    assert not any(not timer.cancelled() for timer in loop._timers.values()), (
+    assert not any(not timer.cancelled() for timer in waiting_timers(loop)), (
         "after cancel() and the loop's stop, no live timer of the series may be left in the heap"
     )
 
