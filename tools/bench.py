@@ -7,6 +7,7 @@
     python tools/bench.py --json          # the figures as JSON (and no docs written)
     python tools/bench.py --no-gc         # the garbage collector off while timing
     python tools/bench.py --profile call_later   # cProfile of each loop on one benchmark
+    python tools/bench.py --profile "echo streams 1 KiB" --layers   # the same, by layer
 
 The loops, in the same process: `eventloop` (ours, with asyncio's C Future and
 Task), `eventloop+py` (ours with the course's pure-Python Future and Task,
@@ -37,6 +38,7 @@ import math
 import os
 import platform
 import pstats
+import re
 import queue
 import random
 import socket
@@ -753,8 +755,33 @@ def write_docs(text: str) -> None:
     DOCS_PAGE.write_text(f"{before}{BEGIN}\n{text.strip()}\n{END}{after}", encoding="utf-8")
 
 
-def profile(benchmark: Benchmark, scale: float, seed: int, top: int) -> None:
-    """cProfile each loop on one benchmark, side by side."""
+# Where a profile's own time (tottime) was spent, by layer: the first rule that matches a
+# function wins. A built-in (file "~") is matched by its name, anything else by its file.
+LAYERS = [
+    ("system calls: send, recv", lambda path, name: path == "~" and bool(re.search(r"'_socket\.socket' objects|socket\.(send|recv)", name))),
+    ("system calls: wait for events", lambda path, name: path == "~" and bool(re.search(r"'select\.(epoll|poll)' objects", name))),
+    ("asyncio's streams (asyncio/streams.py)", lambda path, name: path.endswith(f"asyncio{os.sep}streams.py")),
+    ("the benchmark's own code (tools/bench.py)", lambda path, name: path.endswith(f"tools{os.sep}bench.py")),
+    ("our loop's Python (eventloop/)", lambda path, name: f"{os.sep}eventloop{os.sep}" in path),
+    ("asyncio's loop and the rest of asyncio/", lambda path, name: f"{os.sep}asyncio{os.sep}" in path),
+    ("selectors.py (under both selector loops)", lambda path, name: path.endswith(f"{os.sep}selectors.py")),
+    ("other built-ins (Context.run, which includes C tasks' steps; deque, dict, ...)", lambda path, name: path == "~"),
+    ("the rest (the generator's subprocess, json, ...)", lambda path, name: True),
+]
+
+
+def layers(stats: pstats.Stats) -> list[tuple[str, float]]:
+    """[(layer, share of the profile's time)], in LAYERS' order, empty layers left out."""
+    seconds = dict.fromkeys((layer for layer, _ in LAYERS), 0.0)
+    for (path, _, name), (_, _, own_time, _, _) in stats.stats.items():
+        layer = next(layer for layer, matches in LAYERS if matches(path, name))
+        seconds[layer] += own_time
+    total = sum(seconds.values()) or 1.0
+    return [(layer, spent / total) for layer, spent in seconds.items() if spent / total >= 0.0005]
+
+
+def profile(benchmark: Benchmark, scale: float, seed: int, top: int, by_layer: bool = False) -> None:
+    """cProfile each loop on one benchmark, side by side: the top functions, or the time by layer."""
     n = max(1, int(benchmark.n * scale))
     for loop_name, factory in loops().items():
         profiler = cProfile.Profile()
@@ -772,7 +799,11 @@ def profile(benchmark: Benchmark, scale: float, seed: int, top: int) -> None:
         finally:
             loop.close()
         print(f"\n=== {loop_name}: {benchmark.name}, N={n:,} (cProfile: relative costs only, absolute times inflated)")
-        pstats.Stats(profiler).strip_dirs().sort_stats("tottime").print_stats(top)
+        if by_layer:
+            for layer, share in layers(pstats.Stats(profiler)):
+                print(f"  {share:6.1%}  {layer}")
+        else:
+            pstats.Stats(profiler).strip_dirs().sort_stats("tottime").print_stats(top)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -794,9 +825,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print the tables; leave docs/ alone")
     parser.add_argument("--profile", choices=list(BY_NAME), metavar="NAME", help="cProfile one benchmark instead")
     parser.add_argument("--top", type=int, default=15, help="rows of the profile (default 15)")
+    parser.add_argument("--layers", action="store_true",
+                        help="with --profile: the share of time in each layer (system calls, asyncio's "
+                        "streams, the loop, ...) instead of the top functions")
     args = parser.parse_args(argv)
     if args.profile:
-        profile(BY_NAME[args.profile], args.scale, args.seed, args.top)
+        profile(BY_NAME[args.profile], args.scale, args.seed, args.top, args.layers)
         return 0
     if args.smoke:
         args.repeat, args.scale = 1, 0.02
