@@ -215,10 +215,12 @@ def test_a_when_that_is_not_a_float_is_filed_at_once_after_the_waiting_floats(vi
     assert loop._new_timers == [] and "soon" not in loop._timers, "nothing of it stays"
     assert sorted(loop._scheduled) == [2, 3.0], "not even in the heap, where heappush appends first"
     timers = [loop.call_at(10.0 + i, noop) for i in range(200)]
+    file_new_timers(loop)  # in the heap, so that cancelling makes orphans
     for timer in timers:
         timer.cancel()
+    assert loop._timer_cancelled_count == 200
     run_once(loop)  # the table's keys rebuild the heap: a stale "soon" would raise here
-    assert sorted(loop._scheduled) == [2, 3.0]
+    assert sorted(loop._scheduled) == [2, 3.0] and loop._timer_cancelled_count == 0
 
 
 def test_equal_whens_of_different_types_tie_in_order(virtual):

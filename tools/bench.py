@@ -771,7 +771,7 @@ LAYERS = [
 
 
 def layers(stats: pstats.Stats) -> list[tuple[str, float]]:
-    """[(layer, share of the profile's time)], in LAYERS' order, empty layers left out."""
+    """[(layer, share of the profile's time)], in LAYERS' order; layers under 0.05 % left out."""
     seconds = dict.fromkeys((layer for layer, _ in LAYERS), 0.0)
     for (path, _, name), (_, _, own_time, _, _) in stats.stats.items():
         layer = next(layer for layer, matches in LAYERS if matches(path, name))
