@@ -41,6 +41,8 @@ import pstats
 import re
 import queue
 import random
+import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -62,6 +64,7 @@ except ImportError:  # an optional extra: the column is left out
     uvloop = None
 
 ECHO_CLIENT = Path(__file__).resolve().parent / "bench" / "echo_client.py"
+ECHO_CLIENT_C = ECHO_CLIENT.with_suffix(".c")  # the same generator in C: see load_generator()
 DOCS_PAGE = ROOT / "docs" / "performance.md"
 PLOTS = ROOT / "docs" / "assets" / "performance"
 BEGIN, END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
@@ -307,8 +310,9 @@ def bench_call_soon_threadsafe_round_trips(loop, n: int, rng: random.Random) -> 
 
 # ── Echo servers ─────────────────────────────────────────────────────────────
 # The server runs on the loop under test, in this process; the load generator
-# (tools/bench/echo_client.py) is another process, which checks every byte
-# and reports each round trip's latency and its own CPU time.
+# (tools/bench/echo_client.c, or echo_client.py where no C compiler is) is
+# another process, which checks every byte and reports each round trip's
+# latency and its own CPU time.
 
 ECHO_CONNECTIONS = 10
 ECHO_TIMEOUT = 120.0  # seconds: a hung run fails instead of blocking CI
@@ -327,21 +331,70 @@ def scheduler_times() -> tuple[float, float]:
 
 
 class Busy:
-    """The server's share of wall time on a CPU and waiting for one, from first connection to last close."""
+    """The server's share of wall time on a CPU (and of that, in the kernel) and waiting for one,
+    from its first connection to its last close."""
 
     def __init__(self):
         self.started = None
-        self.ran = self.waited = math.nan
+        self.ran = self.in_kernel = self.waited = math.nan
 
     def begin(self):
         if self.started is None:
-            self.started = time.perf_counter(), time.process_time(), scheduler_times()[1]
+            self.started = (time.perf_counter(), time.process_time(), kernel_time(), scheduler_times()[1])
 
     def end(self):
-        wall, cpu, waited = self.started
+        wall, cpu, kernel, waited = self.started
         wall = time.perf_counter() - wall
         self.ran = (time.process_time() - cpu) / wall
+        self.in_kernel = (kernel_time() - kernel) / wall
         self.waited = (scheduler_times()[1] - waited) / wall
+
+
+def kernel_time() -> float:
+    """Seconds this process has run in the kernel, in system calls (Linux splits its exact CPU time
+    between user and kernel by sampling at each clock tick: close over a run, not for one call)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+
+
+class LoadGenerator:
+    """How to start the echo benchmarks' load generator: the C one when this machine can build it.
+
+    Both programs do the same: the same options, checks and report. A generator written in
+    Python costs about as much per round trip as the servers it measures, so on a machine
+    with two cores it was the busier of the two processes; the C one spends its time in the
+    kernel's send and recv, which every generator pays. `--python-generator` asks for the
+    Python one. The built program lives in a temporary folder until close()."""
+
+    def __init__(self):
+        self.command: list[str] | None = None
+        self.name = ""
+        self._folder: tempfile.TemporaryDirectory | None = None
+
+    def close(self) -> None:
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+        self.command = None
+
+    def choose(self, python: bool = False) -> None:
+        if python:
+            self.command, self.name = [sys.executable, str(ECHO_CLIENT)], "echo_client.py (asked for)"
+            return
+        compiler = shutil.which(os.environ.get("CC", "cc"))
+        if compiler is not None:
+            self._folder = tempfile.TemporaryDirectory(prefix="eventloop-bench-")
+            binary = Path(self._folder.name) / "echo_client"
+            built = subprocess.run([compiler, "-O2", "-o", str(binary), str(ECHO_CLIENT_C)],
+                                   capture_output=True, text=True)
+            if built.returncode == 0:
+                self.command, self.name = [str(binary)], f"echo_client.c, built with {Path(compiler).name} -O2"
+                return
+            print(f"bench: {ECHO_CLIENT_C.name} did not compile, so the Python generator runs:\n{built.stderr}",
+                  file=sys.stderr)
+        self.command, self.name = [sys.executable, str(ECHO_CLIENT)], "echo_client.py (no C compiler worked)"
+
+
+GENERATOR = LoadGenerator()
 
 
 class EchoProtocol(asyncio.Protocol):
@@ -421,7 +474,9 @@ def _echo(serve, size: int):
         """ECHO_CONNECTIONS connections, each n round trips of `size` bytes, after n // 10 untimed."""
         listener = socket.create_server(("127.0.0.1", 0))
         listener.setblocking(False)
-        command = [sys.executable, str(ECHO_CLIENT), "--port", str(listener.getsockname()[1]),
+        if GENERATOR.command is None:
+            GENERATOR.choose()
+        command = [*GENERATOR.command, "--port", str(listener.getsockname()[1]),
                    "--connections", str(ECHO_CONNECTIONS), "--size", str(size), "--count", str(n),
                    "--warmup", str(max(1, n // 10)), "--seed", str(rng.randrange(2**32)),
                    "--timeout", str(ECHO_TIMEOUT)]
@@ -441,7 +496,7 @@ def _echo(serve, size: int):
         seconds = report["seconds"]
         waited = report["waited_for_cpu_seconds"]
         return Run(seconds, report["round_trips"], report["latencies_ns"],
-                   {"server CPU": busy.ran, "server waiting": busy.waited,
+                   {"server CPU": busy.ran, "server in the kernel": busy.in_kernel, "server waiting": busy.waited,
                     "generator CPU": report["cpu_seconds"] / seconds,
                     "generator waiting": math.nan if waited is None else waited / seconds})
 
@@ -637,11 +692,12 @@ def markdown_tables(results: dict) -> str:
         busy = {name: entry for name, entry in entries.items()
                 if any("server CPU" in summary for summary in entry["loops"].values())}
         if busy:
-            out += ["", "Who was busy, in % of wall time: the server on a CPU / waiting for one, "
-                    "then the same for the load generator:", "", header]
+            out += ["", "Who was busy, in % of wall time: the server on a CPU (of that, in the kernel) / "
+                    "waiting for one, then the same for the load generator:", "", header]
             for name, entry in busy.items():
                 cells = ["n/a" if "n/a" in summary else
-                         f"{percent(summary['server CPU'])} / {percent(summary['server waiting'])} · "
+                         f"{percent(summary['server CPU'])} ({percent(summary['server in the kernel'])}) / "
+                         f"{percent(summary['server waiting'])} · "
                          f"{percent(summary['generator CPU'])} / {percent(summary['generator waiting'])}"
                          for summary in entry["loops"].values()]
                 out.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -651,12 +707,13 @@ def markdown_tables(results: dict) -> str:
 
 def describe(env: dict, repeat: int, collect: bool, took: float | None) -> str:
     load = f"; load average {env['load_average']:.2f} when it started" if env["load_average"] is not None else ""
+    generator = f" Load generator: {env['generator']}." if env.get("generator") else ""
     uv = f", uvloop {env['uvloop']}" if env["uvloop"] else ", uvloop not installed"
     took_text = f" The whole run took {took / 60:.1f} minutes." if took is not None else ""
     return (f"Measured on {env['date']}: {env['cpu']}, {env['cores']} cores ({env['usable_cores']} usable){load}; "
             f"{env['platform']}; {env['implementation']} {env['python']}{uv}. "
             f"Best of {repeat} interleaved repetitions, garbage collector {'on' if collect else 'off'}."
-            f"{took_text}")
+            f"{generator}{took_text}")
 
 
 def plot(results: dict, folder: Path) -> list[Path]:
@@ -825,17 +882,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print the tables; leave docs/ alone")
     parser.add_argument("--profile", choices=list(BY_NAME), metavar="NAME", help="cProfile one benchmark instead")
     parser.add_argument("--top", type=int, default=15, help="rows of the profile (default 15)")
+    parser.add_argument("--python-generator", action="store_true",
+                        help="the echo benchmarks' load generator in Python, even where the C one builds")
     parser.add_argument("--layers", action="store_true",
                         help="with --profile: the share of time in each layer (system calls, asyncio's "
                         "streams, the loop, ...) instead of the top functions")
     args = parser.parse_args(argv)
+    benchmarks = [BY_NAME[name] for name in args.only] if args.only else SUITE
+    if any(benchmark.group == ECHO for benchmark in ([BY_NAME[args.profile]] if args.profile else benchmarks)):
+        GENERATOR.choose(python=args.python_generator)
+    try:
+        return measure_and_report(args, benchmarks)
+    finally:
+        GENERATOR.close()
+
+
+def measure_and_report(args: argparse.Namespace, benchmarks: list[Benchmark]) -> int:
     if args.profile:
         profile(BY_NAME[args.profile], args.scale, args.seed, args.top, args.layers)
         return 0
     if args.smoke:
         args.repeat, args.scale = 1, 0.02
-    benchmarks = [BY_NAME[name] for name in args.only] if args.only else SUITE
     env = environment()
+    env["generator"] = GENERATOR.name
     print(f"{len(benchmarks)} benchmarks on {', '.join(loops())}", file=sys.stderr, flush=True)
     started = time.perf_counter()
     results = run(benchmarks, args.repeat, args.scale, args.seed, collect=not args.no_gc, warm_up=not args.smoke)

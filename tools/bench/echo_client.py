@@ -16,7 +16,9 @@ generator itself was the bottleneck (CPU time close to wall time) or the
 machine was (long waits).
 
 One thread and non-blocking sockets under `selectors`: the least Python work
-per round trip that the standard library allows. Each connection alternates
+per round trip that the standard library allows. echo_client.c is the same
+program in C, which tools/bench.py runs wherever a C compiler builds it: this
+one costs about as much per round trip as the fastest servers it measures. Each connection alternates
 between two random payloads of its own, so an echo that repeats an old message,
 mixes up connections, or adds or drops a byte fails the comparison. Any
 mismatch, early close or time-out exits with status 1 and a message on stderr.
