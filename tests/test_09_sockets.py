@@ -351,11 +351,69 @@ def test_data_for_a_parked_socket_unparks_it_and_the_loop_does_not_spin(el, new_
         peer.send(b"nobody is reading this yet")
         await asyncio.sleep(0.01)  # passes of the loop, with the parked socket readable
         # Still registered, select() would report it at every pass: the loop would spin.
-        assert not registered(loop, sock), "the first report of a parked socket unregisters it"
+        assert not registered(loop, sock), "a parked socket nobody reads is unregistered"
         return await loop.sock_recv(sock, 100)
 
     assert loop.run_until_complete(scenario()) == b"nobody is reading this yet"
     assert sock.fileno() not in loop._parked
+    sock.close()
+    peer.close()
+
+
+class ReportCountingSelector(selectors.DefaultSelector):
+    """A real selector that counts how often select() reports one file descriptor readable."""
+
+    watched_fd = None
+    reports = 0
+
+    def select(self, timeout=None):
+        ready = super().select(timeout)
+        self.reports += sum(1 for key, events in ready if key.fd == self.watched_fd)
+        return ready
+
+
+def test_a_parked_socket_nobody_reads_is_reported_twice_then_unparked(el, new_loop):
+    selector = ReportCountingSelector()
+    loop = new_loop(lambda: el.SelectorEventLoop(selector))
+    sock, peer = nonblocking_pair()
+
+    async def scenario():
+        await waited_recv(loop, sock, peer)
+        selector.watched_fd = sock.fileno()
+        peer.send(b"nobody is reading this yet")
+        await asyncio.sleep(0.05)  # with nothing else to do, the loop would sleep in select()
+        return selector.reports
+
+    # Level-triggered: the first report marks it, the second unparks it, and then the
+    # loop sleeps. A loop that kept it registered would count hundreds of reports.
+    assert loop.run_until_complete(scenario()) == 2
+    assert not registered(loop, sock)
+    assert sock.recv(100) == b"nobody is reading this yet"
+    sock.close()
+    peer.close()
+
+
+def test_a_message_longer_than_one_read_keeps_the_socket_parked(el, new_loop):
+    """The rest of the message is reported while the reader's task is already on its way:
+    the first unread report must not unpark the socket (chapter 9, "The second report")."""
+    selector = CountingSelector()
+    loop = new_loop(lambda: el.SelectorEventLoop(selector))
+    sock, peer = nonblocking_pair()
+    peer.setblocking(True)
+    message = os.urandom(6000)
+
+    async def scenario():
+        for _ in range(50):
+            loop.call_later(0.001, peer.sendall, message)  # all of it, while the loop waits
+            received = await loop.sock_recv(sock, 4000)  # a wait, then part of it
+            while len(received) < len(message):
+                received += await loop.sock_recv(sock, 4000)  # the rest: already there
+            assert received == message
+
+    before = len(selector.calls)
+    loop.run_until_complete(scenario())
+    assert selector.calls[before:] == [("register", selectors.EVENT_READ)], \
+        "one registration for fifty messages of two reads each"
     sock.close()
     peer.close()
 
