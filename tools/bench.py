@@ -588,8 +588,23 @@ def summarize(runs: list[Run]) -> dict:
     return summary
 
 
+def settle_the_allocator() -> None:
+    """Allocate and free one 1 MiB block, so that every benchmark meets the C allocator in one state.
+
+    glibc's malloc serves a block of 128 KiB or more with an mmap of its own, and gives memory
+    at the top of its heap back to the system once more than 128 KiB is free there; it raises
+    both limits when a program frees an mmapped block (to the block's size, and twice that).
+    In a process that never did, every buffer of about 100 KiB is fresh pages from the kernel:
+    the 100 KiB echoes ran 2-3 times slower for every loop when they came first, and as fast
+    as in the full run when any benchmark had run before them. Chapter 10 measures the same
+    effect on asyncio's 256 KiB reads ("What a read costs")."""
+    block = bytearray(1 << 20)
+    del block
+
+
 def run(benchmarks: list[Benchmark], repeat: int, scale: float, seed: int, collect: bool = True,
         warm_up: bool = True) -> dict:
+    settle_the_allocator()
     factories = loops()
     results = {}
     for benchmark in benchmarks:
