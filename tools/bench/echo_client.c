@@ -170,7 +170,15 @@ static double option(int argc, char **argv, const char *name, double fallback) {
     return fallback;
 }
 
+static const char *const options[] = {"--port", "--connections", "--size", "--count", "--warmup", "--seed",
+                                      "--timeout"};
+
 int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i += 2) {  /* every argument is an option and its value, as echo_client.py takes them */
+        int known = 0;
+        for (size_t o = 0; o < sizeof options / sizeof *options; o++) known |= strcmp(argv[i], options[o]) == 0;
+        if (!known || i + 1 == argc) fail("unknown option or missing value: %s", argv[i]);
+    }
     long port = (long)option(argc, argv, "--port", -1);
     int connections = (int)option(argc, argv, "--connections", 10);
     long count = (long)option(argc, argv, "--count", 1000), warmup = (long)option(argc, argv, "--warmup", 100);
