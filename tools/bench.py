@@ -64,7 +64,7 @@ except ImportError:  # an optional extra: the column is left out
     uvloop = None
 
 ECHO_CLIENT = Path(__file__).resolve().parent / "bench" / "echo_client.py"
-ECHO_CLIENT_C = ECHO_CLIENT.with_suffix(".c")  # the same generator in C: see load_generator()
+ECHO_CLIENT_C = ECHO_CLIENT.with_suffix(".c")  # the same generator in C: see LoadGenerator
 DOCS_PAGE = ROOT / "docs" / "performance.md"
 PLOTS = ROOT / "docs" / "assets" / "performance"
 BEGIN, END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
@@ -351,8 +351,9 @@ class Busy:
 
 
 def kernel_time() -> float:
-    """Seconds this process has run in the kernel, in system calls (Linux splits its exact CPU time
-    between user and kernel by sampling at each clock tick: close over a run, not for one call)."""
+    """Seconds this process has run in the kernel: its system calls and page faults (Linux splits
+    its exact CPU time between user and kernel by sampling at each clock tick: close over a run,
+    not for one call)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_stime
 
 
