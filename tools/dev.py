@@ -18,6 +18,8 @@ and, for authors and learners:
                                      rewrite docs/performance.md (--smoke: a quick check only)
     python3 tools/dev.py conformance [--python 3.12] [--quick] [--module NAME]
                                      run CPython's test_asyncio on our loop (docs/conformance.md)
+    python3 tools/dev.py uvloop-tests [--module NAME]
+                                     run uvloop's test suite, its asyncio half, on our loop
 
 "Set up" means: a virtual environment in .venv/ with the package installed in
 editable mode and the course's pinned tools (pyproject.toml's `dev` extra).
@@ -111,6 +113,8 @@ def test() -> int:
         ("bench: every benchmark runs once, tiny (no timings checked)",
          (PYTHON, "tools/bench.py", "--smoke")),
         *conformance_checks(),
+        ("uvloop's tests: the asyncio half of uvloop's own suite on our loop",
+         (PYTHON, "tools/dev.py", "uvloop-tests", "--no-write")),
     ]
     failed, skipped = [], []
     for title, command in checks:
@@ -220,7 +224,7 @@ def main(argv: list[str]) -> int:
         return 0
     command, args = argv[0], argv[1:]
     if command not in ("setup", "serve", "test", "lab", "build", "tangle", "execute", "exercises", "check",
-                       "bench", "conformance"):
+                       "bench", "conformance", "uvloop-tests"):
         print(__doc__)
         return 2
     if command == "exercises":
@@ -247,16 +251,27 @@ def main(argv: list[str]) -> int:
         return run(PYTHON, "tools/tangle.py", *args)
     if command == "execute":
         return run(PYTHON, "tools/execute.py", *args, env=notebook_env())
+    if command == "uvloop-tests":
+        if install_extra("uvloop-tests", "import uvloop, OpenSSL, aiohttp") != 0:
+            print("the uvloop-tests extra could not be installed", flush=True)
+            return 1
+        return run(PYTHON, "tools/uvloop_tests.py", *args)
     return bench(args)
+
+
+def install_extra(name: str, check: str) -> int:
+    """pip-install pyproject.toml's extra `name` unless the Python statement `check` already runs."""
+    if subprocess.call([str(PYTHON), "-c", check], stderr=subprocess.DEVNULL) == 0:
+        return 0
+    import tomllib  # Python 3.11+, as setup() requires
+    wanted = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"][name]
+    return run(PYTHON, "-m", "pip", "install", "--quiet", *wanted)
 
 
 def bench(args: list[str]) -> int:
     """tools/bench.py, with uvloop (the `bench` extra) installed first where it can be."""
-    if subprocess.call([str(PYTHON), "-c", "import uvloop"], stderr=subprocess.DEVNULL) != 0:
-        import tomllib  # Python 3.11+, as setup() requires
-        wanted = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["bench"]
-        if run(PYTHON, "-m", "pip", "install", "--quiet", *wanted) != 0:
-            print("uvloop could not be installed: the benchmarks run without it", flush=True)
+    if install_extra("bench", "import uvloop") != 0:
+        print("uvloop could not be installed: the benchmarks run without it", flush=True)
     return run(PYTHON, "tools/bench.py", *args)
 
 
