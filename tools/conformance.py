@@ -52,9 +52,13 @@ import lists  # noqa: E402
 
 sys.path.remove(str(HERE))
 
-#: Fast modules that together touch most of what our loop does today.
+#: Fast modules that together touch most of what our loop does today: tasks and their
+#: helpers, then I/O (readers and writers, threads, signals, sockets, transports, servers,
+#: streams, sendfile). test_tasks, test_ssl and test_sslproto are the slow ones left out.
 QUICK = ["test_locks", "test_queues", "test_taskgroups", "test_timeouts", "test_waitfor",
-         "test_futures2", "test_context", "test_runners", "test_pep492"]
+         "test_futures2", "test_context", "test_runners", "test_pep492",
+         "test_events", "test_threads", "test_unix_events", "test_sock_lowlevel", "test_buffered_proto",
+         "test_server", "test_streams", "test_sendfile"]
 
 
 def find_python(wanted: str | None) -> str | None:
