@@ -17,7 +17,9 @@ and the two traces must be equal.
 
 Loops are never leaked: ``new_loop`` closes what it made, and after every test
 a garbage collection runs with warnings recorded; a ResourceWarning about an
-unclosed event loop (ours or asyncio's) fails the test that leaked it.
+unclosed event loop (ours or asyncio's) fails the test that leaked it. Nor are
+file descriptors or threads: a test that leaves one open or running (after a
+collection, and two seconds for a thread on its way out) fails.
 
 ``--impl DIR`` runs the same tests against a package of your own instead (see
 "Test your own loop" in exercises/README.md): DIR is a package folder, imported
@@ -35,6 +37,7 @@ import asyncio
 import gc
 import importlib.util
 import inspect
+import os
 import re
 import selectors
 import signal
@@ -412,6 +415,52 @@ def _frozen_heap():
     gc.freeze()
     yield
     gc.unfreeze()
+
+
+def _open_fds() -> dict[int, str]:
+    """This process's open file descriptors, each with what it refers to."""
+    found = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            found[int(name)] = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:  # the listing's own descriptor, closed by now
+            pass
+    return found
+
+
+def _process_wide_fds() -> set[int]:
+    """Descriptors the standard library opens once and keeps for the process's life: the pipe
+    to multiprocessing's resource tracker, which the first process started with "spawn" starts."""
+    tracker = sys.modules.get("multiprocessing.resource_tracker")
+    fd = getattr(getattr(tracker, "_resource_tracker", None), "_fd", None)
+    return set() if fd is None else {fd}
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_fds_or_threads():
+    """Fail a test that leaves a file descriptor open or a thread running (Linux: /proc)."""
+    if not os.path.isdir("/proc/self/fd"):
+        yield
+        return
+    fds_before, threads_before = _open_fds(), set(threading.enumerate())
+    yield
+
+    def left_behind():
+        threads = [t.name for t in set(threading.enumerate()) - threads_before if t.is_alive()]
+        fds = {fd: what for fd, what in _open_fds().items()
+               if fds_before.get(fd) != what and fd not in _process_wide_fds()}
+        return threads, fds
+
+    threads, fds = left_behind()
+    if threads or fds:  # perhaps not for long: garbage still to collect, a worker on its way out
+        gc.collect()  # an unclosed socket it closes says so (ResourceWarning), as pyproject asks
+        for thread in set(threading.enumerate()) - threads_before:
+            thread.join(2.0)
+        threads, fds = left_behind()
+    left = ([f"threads still running: {threads}"] if threads else []) \
+        + ([f"file descriptors still open: {fds}"] if fds else [])
+    if left:
+        pytest.fail("the test left behind " + "; ".join(left))
 
 
 @pytest.fixture(autouse=True)
