@@ -58,8 +58,8 @@ DOCS_PAGE = ROOT / "docs" / "conformance.md"
 EXPECTED = ROOT / "tools" / "conformance" / "uvloop-expected-failures.txt"
 BEGIN, END = "<!-- uvloop-tests begin -->", "<!-- uvloop-tests end -->"
 
-sys.path.insert(0, str(ROOT / "tools" / "conformance"))
-import lists  # noqa: E402
+sys.path.insert(0, str(ROOT / "tools"))
+from conformance import git_commit, lists, percent  # noqa: E402  (tools/conformance.py)
 
 sys.path.pop(0)
 
@@ -249,10 +249,6 @@ def summarise(records: list[dict]) -> dict:
     return row
 
 
-def percent(ratio) -> str:
-    return "—" if ratio is None else f"{100 * ratio:.1f} %"
-
-
 def markdown(rows: dict, records: list[dict], version: str, seconds: float) -> str:
     totals = {column: sum(row[column] for row in rows.values()) for column in COLUMNS}
     ran = totals["tests"] - totals["skipped"]
@@ -274,11 +270,6 @@ def markdown(rows: dict, records: list[dict], version: str, seconds: float) -> s
         lines += ["", "| expected failures: what they wait for | tests |", "| --- | ---: |"]
         lines += [f"| {reason} | {count} |" for reason, count in sorted(reasons.items())]
     return "\n".join(lines)
-
-
-def git_commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return done.stdout.strip() or "unknown"
 
 
 def update_docs(text: str) -> None:
