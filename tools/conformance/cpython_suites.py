@@ -36,13 +36,12 @@ def _subclass(base, name, module_name, **namespace):
 
 
 def _events(module, module_name):
-    # Built like CPython's SelectEventLoopTests for Windows: the two loop mixins. On
-    # Unix it adds UnixEventLoopTestsMixin, whose only addition on Linux is a setUp
-    # attaching a SafeChildWatcher, i.e. loop.add_signal_handler(SIGCHLD): with it,
-    # every test would fail on the signals chapter before it starts.
+    # Built as CPython builds its Unix selector loops' suites (EPollEventLoopTests and the
+    # like): the Unix mixin, whose setUp attaches a SafeChildWatcher to the loop (that is,
+    # loop.add_signal_handler(SIGCHLD)), then the subprocess tests and the test case.
     test_utils = importlib.import_module("test.test_asyncio.utils")
     name = "EventloopEventLoopTests"
-    return {name: type(name, (module.EventLoopTestsMixin, module.SubprocessTestsMixin, test_utils.TestCase),
+    return {name: type(name, (module.UnixEventLoopTestsMixin, module.SubprocessTestsMixin, test_utils.TestCase),
                        {"__module__": module_name, "__qualname__": name, "create_event_loop": _loop_method})}
 
 
