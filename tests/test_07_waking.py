@@ -222,6 +222,10 @@ def test_signals_become_callbacks_and_are_given_back(el):
 CTRL_C = """
 import asyncio, os, signal, sys
 
+# A program that a shell starts in the background inherits SIGINT ignored, and then
+# neither asyncio.run nor ours installs its handler: start from what a terminal gives.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 async def main():
     asyncio.get_running_loop().call_later(0.1, os.kill, os.getpid(), signal.SIGINT)
     try:

@@ -20,6 +20,9 @@ and, for authors and learners:
                                      run CPython's test_asyncio on our loop (docs/conformance.md)
     python3 tools/dev.py uvloop-tests [--module NAME]
                                      run uvloop's test suite, its asyncio half, on our loop
+    python3 tools/dev.py pytest-on 3.13 [pytest options]
+                                     the test suite on another Python (pyenv's or on PATH),
+                                     in a virtual environment of its own under build/
 
 "Set up" means: a virtual environment in .venv/ with the package installed in
 editable mode and the course's pinned tools (pyproject.toml's `dev` extra).
@@ -113,6 +116,7 @@ def test() -> int:
         ("bench: every benchmark runs once, tiny (no timings checked)",
          (PYTHON, "tools/bench.py", "--smoke")),
         *conformance_checks(),
+        *other_python_checks(),
         ("uvloop's tests: the asyncio half of uvloop's own suite on our loop",
          (PYTHON, "tools/dev.py", "uvloop-tests", "--no-write")),
     ]
@@ -133,19 +137,64 @@ def test() -> int:
     return 1 if failed else 0
 
 
-#: Newer Pythons whose quick conformance run `test` adds when they are installed.
-CONFORMANCE_PYTHONS = ("3.12", "3.13")
+#: Newer Pythons whose quick conformance run and test suite `test` adds when they are installed.
+OTHER_PYTHONS = ("3.12", "3.13")
+
+
+def newer_pythons() -> list[str]:
+    return [version for version in OTHER_PYTHONS if tuple(map(int, version.split("."))) > sys.version_info[:2]]
 
 
 def conformance_checks() -> list:
     """The quick conformance runs, as `test()` checks: this Python's, then each newer one's."""
     checks = [(f"conformance: CPython {sys.version_info.major}.{sys.version_info.minor}'s test_asyncio "
                "(quick) on our loop", (PYTHON, "tools/conformance.py", "--quick"))]
-    for version in CONFORMANCE_PYTHONS:
-        if tuple(map(int, version.split("."))) > sys.version_info[:2]:
-            checks.append((f"conformance: CPython {version}'s test_asyncio (quick) on our loop, if installed",
-                           (PYTHON, "tools/conformance.py", "--quick", "--python", version, "--if-present")))
+    for version in newer_pythons():
+        checks.append((f"conformance: CPython {version}'s test_asyncio (quick) on our loop, if installed",
+                       (PYTHON, "tools/conformance.py", "--quick", "--python", version, "--if-present")))
     return checks
+
+
+def other_python_checks() -> list:
+    """The test suite again on each newer Python: the loop follows the asyncio it runs on, and
+    3.12 and 3.13 changed asyncio in ways that this Python's run cannot see."""
+    return [(f"pytest on Python {version}, if installed: the package, each chapter's snapshot, the exercises",
+             (PYTHON, "tools/dev.py", "pytest-on", version)) for version in newer_pythons()]
+
+
+# What the light environments of pytest-on lack: the course's tools and the libraries
+# that tests/test_libraries.py runs, which only the full set-up installs.
+NEEDS_THE_FULL_SET_UP = ["tests/test_libraries.py"]
+
+
+def pytest_on(args: list[str]) -> int:
+    """The test suite on Python args[0], in build/venv-X.Y/ with the package and pytest (the
+    `check` extra), made or brought up to date as setup() does; succeeds, saying so, when that
+    Python is not installed."""
+    if not args:
+        print("usage: python3 tools/dev.py pytest-on 3.13 [pytest options]")
+        return 2
+    version, rest = args[0], args[1:]
+    sys.path.insert(0, str(ROOT / "tools"))
+    from conformance import find_python  # standard library only, as this file is
+
+    interpreter = find_python(version)
+    if interpreter is None:
+        print(f"Python {version} is not installed here (looked in ~/.pyenv/versions and on PATH): skipped")
+        return 0
+    folder = ROOT / "build" / f"venv-{version}"
+    python = folder / ("Scripts" if os.name == "nt" else "bin") / "python"
+    stamp = folder / ".eventloop-setup-check"
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not (stamp.exists() and stamp.read_text() == wanted and python.exists()):
+        for step in ((interpreter, "-m", "venv", folder),
+                     (python, "-m", "pip", "install", "--quiet", "-e", ".[check]")):
+            if run(*step) != 0:
+                print(f"the set-up of {folder.relative_to(ROOT)}/ failed")
+                return 1
+        stamp.write_text(wanted)
+    ignored = [option for path in NEEDS_THE_FULL_SET_UP for option in ("--ignore", path)]
+    return run(python, "-m", "pytest", "-q", *ignored, *rest, env=notebook_env())
 
 
 def exercise_chapters() -> dict[int, tuple[Path, str]]:
@@ -224,7 +273,7 @@ def main(argv: list[str]) -> int:
         return 0
     command, args = argv[0], argv[1:]
     if command not in ("setup", "serve", "test", "lab", "build", "tangle", "execute", "exercises", "check",
-                       "bench", "conformance", "uvloop-tests"):
+                       "bench", "conformance", "uvloop-tests", "pytest-on"):
         print(__doc__)
         return 2
     if command == "exercises":
@@ -233,6 +282,8 @@ def main(argv: list[str]) -> int:
         return check(args)
     if command == "conformance":  # standard library only: no set-up needed
         return run(sys.executable, "tools/conformance.py", *args)
+    if command == "pytest-on":  # an environment of its own
+        return pytest_on(args)
     setup()
     if command == "setup":
         return 0
