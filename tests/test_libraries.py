@@ -1,10 +1,11 @@
 """Real libraries on our loop: aiohttp (server and client), httpx, anyio.
 
 None of them knows our loop. aiohttp's server stands on `loop.create_server`
-and Protocols, its client on `create_connection`, `getaddrinfo` and
-happy eyeballs; httpx reaches the loop through anyio's streams, which stand on
-asyncio's; anyio's task groups, cancel scopes and worker threads use
-`call_soon_threadsafe`, `run_in_executor` and task cancellation. Each
+and Protocols; its client resolves with `getaddrinfo`, connects with
+`sock_connect` (aiohappyeyeballs) and wraps the socket with
+`create_connection(sock=...)`; httpx reaches the loop through anyio, whose
+streams stand on `create_connection` and Protocols, whose cancel scopes on task
+cancellation, and whose worker threads report back with `call_soon_threadsafe`. Each
 scenario runs on asyncio's loop and on ours (`loops.compare`), so what is
 checked is that ours tells the same story as asyncio's, byte for byte.
 (They are pinned in pyproject.toml's test extra; the package never imports them:
