@@ -8,7 +8,7 @@ streams stand on `create_connection` and Protocols, whose cancel scopes on task
 cancellation, and whose worker threads report back with `call_soon_threadsafe`. Each
 scenario runs on asyncio's loop and on ours (`loops.compare`), so what is
 checked is that ours tells the same story as asyncio's, byte for byte.
-(They are pinned in pyproject.toml's test extra; the package never imports them:
+(They are pinned in pyproject.toml's `libraries` extra; the package never imports them:
 test_package.py checks that it imports only the standard library.)
 """
 import asyncio

@@ -162,15 +162,10 @@ def other_python_checks() -> list:
              (PYTHON, "tools/dev.py", "pytest-on", version)) for version in newer_pythons()]
 
 
-# What the light environments of pytest-on lack: the course's tools and the libraries
-# that tests/test_libraries.py runs, which only the full set-up installs.
-NEEDS_THE_FULL_SET_UP = ["tests/test_libraries.py"]
-
-
 def pytest_on(args: list[str]) -> int:
-    """The test suite on Python args[0], in build/venv-X.Y/ with the package and pytest (the
-    `check` extra), made or brought up to date as setup() does; succeeds, saying so, when that
-    Python is not installed."""
+    """The test suite on Python args[0], in build/venv-X.Y/ with the package, pytest and the
+    libraries tests/test_libraries.py runs (the `check` and `libraries` extras), made or brought
+    up to date as setup() does; succeeds, saying so, when that Python is not installed."""
     if not args:
         print("usage: python3 tools/dev.py pytest-on 3.13 [pytest options]")
         return 2
@@ -188,13 +183,12 @@ def pytest_on(args: list[str]) -> int:
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not (stamp.exists() and stamp.read_text() == wanted and python.exists()):
         for step in ((interpreter, "-m", "venv", folder),
-                     (python, "-m", "pip", "install", "--quiet", "-e", ".[check]")):
+                     (python, "-m", "pip", "install", "--quiet", "-e", ".[check,libraries]")):
             if run(*step) != 0:
                 print(f"the set-up of {folder.relative_to(ROOT)}/ failed")
                 return 1
         stamp.write_text(wanted)
-    ignored = [option for path in NEEDS_THE_FULL_SET_UP for option in ("--ignore", path)]
-    return run(python, "-m", "pytest", "-q", *ignored, *rest, env=notebook_env())
+    return run(python, "-m", "pytest", "-q", *rest, env=notebook_env())
 
 
 def exercise_chapters() -> dict[int, tuple[Path, str]]:
