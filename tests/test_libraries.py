@@ -26,12 +26,9 @@ DOWNLOAD_PIECES = 128
 
 
 def run(loop, coroutine):
-    """Run `coroutine` to the end on `loop`, then shut down what it left, as asyncio.run does."""
-    try:
-        return loop.run_until_complete(asyncio.wait_for(coroutine, 30))
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
+    """Run `coroutine` on `loop` as asyncio.run would (then close the loop), for at most 30 s."""
+    with asyncio.Runner(loop_factory=lambda: loop) as runner:
+        return runner.run(asyncio.wait_for(coroutine, 30))
 
 
 def body(number: int, size: int) -> bytes:

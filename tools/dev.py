@@ -57,16 +57,20 @@ def run(*command: str | Path, env: dict | None = None) -> int:
     return subprocess.call([str(c) for c in command], cwd=ROOT, env=env)
 
 
+def pyproject_hash() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def is_set_up(stamp: Path, python: Path) -> bool:
+    """True when `python`'s environment was set up from pyproject.toml as it is now."""
+    return stamp.exists() and stamp.read_text() == pyproject_hash() and python.exists()
+
+
 def setup(light: bool = False) -> None:
     """The full set-up, or with `light` only what checking needs (the package and pytest)."""
     if sys.version_info < (3, 11):
         sys.exit(f"eventloop needs Python 3.11 or newer; this is {sys.version.split()[0]}")
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-
-    def done(stamp: Path) -> bool:
-        return stamp.exists() and stamp.read_text() == wanted and PYTHON.exists()
-
-    if done(STAMP) or (light and done(LIGHT_STAMP)):
+    if is_set_up(STAMP, PYTHON) or (light and is_set_up(LIGHT_STAMP, PYTHON)):
         return
     if not PYTHON.exists():
         print(f"Creating {VENV.relative_to(ROOT)}/ with Python {sys.version.split()[0]}", flush=True)
@@ -83,7 +87,7 @@ def setup(light: bool = False) -> None:
     for step in steps:
         if run(*step) != 0:
             sys.exit("set-up failed")
-    (LIGHT_STAMP if light else STAMP).write_text(wanted)
+    (LIGHT_STAMP if light else STAMP).write_text(pyproject_hash())
 
 
 def notebook_env() -> dict:
@@ -180,14 +184,13 @@ def pytest_on(args: list[str]) -> int:
     folder = ROOT / "build" / f"venv-{version}"
     python = folder / ("Scripts" if os.name == "nt" else "bin") / "python"
     stamp = folder / ".eventloop-setup-check"
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if not (stamp.exists() and stamp.read_text() == wanted and python.exists()):
+    if not is_set_up(stamp, python):
         for step in ((interpreter, "-m", "venv", folder),
                      (python, "-m", "pip", "install", "--quiet", "-e", ".[check,libraries]")):
             if run(*step) != 0:
                 print(f"the set-up of {folder.relative_to(ROOT)}/ failed")
                 return 1
-        stamp.write_text(wanted)
+        stamp.write_text(pyproject_hash())
     return run(python, "-m", "pytest", "-q", *rest, env=notebook_env())
 
 
