@@ -42,6 +42,7 @@ import re
 import queue
 import random
 import resource
+import select
 import shutil
 import socket
 import statistics
@@ -470,6 +471,62 @@ async def serve_sockets(loop, listener: socket.socket, connections: int, busy: B
     busy.end()
 
 
+async def serve_without_a_loop(loop, listener: socket.socket, connections: int, busy: Busy) -> None:
+    """The same echo with no loop at all: epoll, recv and send, and the least else a correct server does.
+
+    It never awaits: the loop under test only starts it, and it blocks the loop's thread until
+    the last connection closes. So every column runs the same code. Its best figure is what pure
+    Python does for this echo on this machine with nothing left for a loop to cost; the spread
+    of its figures across the columns is the run's noise."""
+    listener_fd = listener.fileno()
+    peers = {}  # fd -> [socket, what it has not yet taken of its echo]
+    accepted = 0
+    with select.epoll() as poll:
+        poll.register(listener_fd, select.EPOLLIN)
+        while accepted < connections or peers:
+            events = poll.poll(ECHO_TIMEOUT)
+            if not events:
+                raise TimeoutError(f"no event in {ECHO_TIMEOUT} s: the load generator went quiet")
+            for fd, mask in events:
+                peer = peers.get(fd)
+                if peer is None:  # the listener
+                    conn, _ = listener.accept()
+                    busy.begin()
+                    accepted += 1
+                    conn.setblocking(False)
+                    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    peers[conn.fileno()] = [conn, b""]
+                    poll.register(conn, select.EPOLLIN)
+                    continue
+                conn, unsent = peer
+                if mask & select.EPOLLOUT:
+                    try:
+                        unsent = unsent[conn.send(unsent):]
+                    except BlockingIOError:
+                        pass
+                    if not unsent:
+                        poll.modify(fd, select.EPOLLIN)
+                if mask & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR):
+                    data = conn.recv(READ_SIZE)
+                    if not data:
+                        poll.unregister(fd)
+                        conn.close()
+                        del peers[fd]
+                        continue
+                    if unsent:
+                        unsent += data  # behind what is already waiting: the echo keeps its order
+                    else:
+                        try:
+                            sent = conn.send(data)
+                        except BlockingIOError:
+                            sent = 0
+                        if sent < len(data):
+                            unsent = data[sent:]
+                            poll.modify(fd, select.EPOLLIN | select.EPOLLOUT)
+                peer[1] = unsent
+    busy.end()
+
+
 def _echo(serve, size: int):
     def bench(loop, n: int, rng: random.Random) -> Run:
         """ECHO_CONNECTIONS connections, each n round trips of `size` bytes, after n // 10 untimed."""
@@ -522,7 +579,8 @@ NO_THREADSAFE = "no call_soon_threadsafe yet: chapter 7"
 NO_IO = "no transports yet: chapter 10"
 KiB = 1024
 ECHO_SIZES = {1 * KiB: 3_000, 10 * KiB: 2_000, 100 * KiB: 300}  # message size: round trips per connection
-ECHO_SERVERS = {"Protocol": serve_protocol, "streams": serve_streams, "sock_*": serve_sockets}
+ECHO_SERVERS = {"Protocol": serve_protocol, "streams": serve_streams, "sock_*": serve_sockets,
+                "without a loop": serve_without_a_loop}
 UNITS = {"call_soon chains": "callbacks", "call_soon": "callbacks", "call_later chains": "timers",
          "call_later": "timers", "call_later+cancel": "timers"}
 
