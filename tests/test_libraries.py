@@ -1,11 +1,13 @@
-"""Real libraries on our loop: aiohttp (server and client), httpx, anyio.
+"""Real libraries on our loop: aiohttp (server and client), httpx, anyio, uvicorn.
 
 None of them knows our loop. aiohttp's server stands on `loop.create_server`
 and Protocols; its client resolves with `getaddrinfo`, connects with
 `sock_connect` (aiohappyeyeballs) and wraps the socket with
 `create_connection(sock=...)`; httpx reaches the loop through anyio, whose
 streams stand on `create_connection` and Protocols, whose cancel scopes on task
-cancellation, and whose worker threads report back with `call_soon_threadsafe`. Each
+cancellation, and whose worker threads report back with `call_soon_threadsafe`;
+uvicorn serves ASGI on `loop.create_server` with Protocols of its own (h11 for HTTP,
+websockets for WebSocket), and its command line takes a loop factory by name. Each
 scenario runs on asyncio's loop and on ours (`loops.compare`), so what is
 checked is that ours tells the same story as asyncio's, byte for byte.
 (They are pinned in pyproject.toml's `libraries` extra; the package never imports them:
@@ -13,10 +15,16 @@ test_package.py checks that it imports only the standard library.)
 """
 import asyncio
 import hashlib
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
 
 import anyio
 import anyio.abc
 import httpx
+import uvicorn
 from aiohttp import ClientSession, WSMsgType, web
 
 MiB = 1 << 20
@@ -78,6 +86,29 @@ def an_app() -> web.Application:
     return app
 
 
+async def httpx_uploads_and_download(base: str):
+    """With httpx: 30 concurrent uploads of 256 KiB to /digest, then /download read slowly."""
+    async with httpx.AsyncClient(base_url=base) as client:
+        async def post(number):
+            response = await client.post("/digest", params={"n": number}, content=body(number, 256 * 1024))
+            return response.status_code, response.json()
+
+        posted = await asyncio.gather(*(post(number) for number in range(30)))
+        digest = hashlib.sha256()
+        async with client.stream("GET", "/download") as response:
+            await asyncio.sleep(0.3)  # a slow reader: the server must wait for it
+            async for piece in response.aiter_bytes():
+                digest.update(piece)
+    return posted, digest.hexdigest()
+
+
+def check_uploads_and_download(posted, downloaded: str):
+    """What httpx_uploads_and_download() must have got back, on either loop."""
+    assert posted[29] == (200, {"bytes": 256 * 1024, "sha256": hashlib.sha256(body(29, 256 * 1024)).hexdigest(),
+                                "query": {"n": "29"}})
+    assert downloaded == hashlib.sha256(b"".join(body(piece, 64 * 1024) for piece in range(DOWNLOAD_PIECES))).hexdigest()
+
+
 def test_aiohttp_server_and_client(loops):
     async def scenario():
         runner, base = await serving(an_app())
@@ -113,25 +144,12 @@ def test_httpx_client(loops):
     async def scenario():
         runner, base = await serving(an_app())
         try:
-            async with httpx.AsyncClient(base_url=base) as client:
-                async def post(number):
-                    response = await client.post("/digest", params={"n": number}, content=body(number, 256 * 1024))
-                    return response.status_code, response.json()
-
-                posted = await asyncio.gather(*(post(number) for number in range(30)))
-                digest = hashlib.sha256()
-                async with client.stream("GET", "/download") as response:
-                    await asyncio.sleep(0.3)
-                    async for piece in response.aiter_bytes():
-                        digest.update(piece)
-            return posted, digest.hexdigest()
+            return await httpx_uploads_and_download(base)
         finally:
             await runner.cleanup()
 
     posted, downloaded = loops.compare(lambda loop: run(loop, scenario()))
-    assert posted[29] == (200, {"bytes": 256 * 1024, "sha256": hashlib.sha256(body(29, 256 * 1024)).hexdigest(),
-                                "query": {"n": "29"}})
-    assert downloaded == hashlib.sha256(b"".join(body(piece, 64 * 1024) for piece in range(DOWNLOAD_PIECES))).hexdigest()
+    check_uploads_and_download(posted, downloaded)
 
 
 def test_anyio(loops, el):
@@ -170,3 +188,101 @@ def test_anyio(loops, el):
     reference, ours = loops.run(scenario)
     assert reference[:-1] == ours[:-1] == [b"cba", b"dlrow olleh", 45, ("moved on", True), "through a memory stream"]
     assert (reference[-1], ours[-1]) == ("asyncio", el.__name__)  # anyio ran on the loop it was given
+
+
+async def an_asgi_app(scope, receive, send):
+    """The aiohttp app's three routes, in bare ASGI: what uvicorn serves."""
+    if scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        while (message := await receive())["type"] != "websocket.disconnect":
+            if message.get("text") is not None:
+                await send({"type": "websocket.send", "text": message["text"].upper()})
+            else:
+                await send({"type": "websocket.send", "bytes": message["bytes"][::-1]})
+        return
+    if scope["type"] != "http":
+        return  # lifespan: nothing to start
+    if scope["path"] == "/digest":
+        data = bytearray()
+        while True:
+            message = await receive()
+            data += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        query = dict(pair.split("=") for pair in scope["query_string"].decode().split("&") if pair)
+        answer = json.dumps({"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "query": query})
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": answer.encode()})
+    else:  # /download: each piece waits while the transport is paused (uvicorn's flow control)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for piece in range(DOWNLOAD_PIECES):
+            await send({"type": "http.response.body", "body": body(piece, 64 * 1024), "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def test_uvicorn(loops):
+    async def scenario():
+        config = uvicorn.Config(an_asgi_app, host="127.0.0.1", port=0, log_level="warning",
+                                http="h11", ws="websockets-sansio")
+        server = uvicorn.Server(config)
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+        base = "http://127.0.0.1:%d" % server.servers[0].sockets[0].getsockname()[1]
+        try:
+            posted, downloaded = await httpx_uploads_and_download(base)
+            async with ClientSession() as session, session.ws_connect(f"{base}/shout") as socket:
+                await socket.send_str("hello")
+                text = await socket.receive_str()
+                await socket.send_bytes(b"abc")
+                binary = await socket.receive_bytes()
+        finally:
+            server.should_exit = True
+            await serving
+        return posted, downloaded, text, binary
+
+    posted, downloaded, text, binary = loops.compare(lambda loop: run(loop, scenario()))
+    check_uploads_and_download(posted, downloaded)
+    assert (text, binary) == ("HELLO", b"cba")
+
+
+#: The app the command line serves: it names the loop it runs on.
+WHICH_LOOP = """
+import asyncio
+
+async def app(scope, receive, send):
+    if scope["type"] == "http":
+        loop = type(asyncio.get_running_loop())
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": f"{loop.__module__}.{loop.__qualname__}".encode()})
+"""
+
+
+def test_uvicorn_command_line(tmp_path, el):
+    """`uvicorn --loop eventloop:new_event_loop` serves on our loop, and stops on Ctrl-C with status 0."""
+    (tmp_path / "which_loop.py").write_text(WHICH_LOOP)
+    command = [sys.executable, "-c",
+               # Python's own SIGINT handler, which a background job's shell may have left ignored
+               "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+               "from uvicorn.main import main; sys.argv[0] = 'uvicorn'; main()",
+               "--app-dir", str(tmp_path), "--port", "0", "--loop", f"{el.__name__}:new_event_loop", "which_loop:app"]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as server:
+        try:
+            for line in server.stderr:
+                if "Uvicorn running on " in line:
+                    break
+            else:
+                raise AssertionError(f"uvicorn ended with status {server.wait()} before it served")
+            address = line.split("Uvicorn running on ")[1].split()[0]
+            with urllib.request.urlopen(address, timeout=10) as response:
+                served_by = response.read().decode()
+            server.send_signal(signal.SIGINT)
+            rest = server.stderr.read()
+            status = server.wait(timeout=10)
+        finally:
+            if server.poll() is None:
+                server.kill()
+    assert served_by.startswith(f"{el.__name__}.")  # ours, not asyncio's
+    assert (status, "Finished server process" in rest) == (0, True), rest
