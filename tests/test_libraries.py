@@ -229,6 +229,9 @@ def test_uvicorn(loops):
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
         while not server.started:
+            if serving.done():
+                await serving  # it failed to start: its error, now
+                raise AssertionError("uvicorn's server stopped before it started")
             await asyncio.sleep(0.01)
         base = "http://127.0.0.1:%d" % server.servers[0].sockets[0].getsockname()[1]
         try:

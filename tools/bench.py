@@ -488,8 +488,7 @@ async def serve_without_a_loop(loop, listener: socket.socket, connections: int, 
             if not events:
                 raise TimeoutError(f"no event in {ECHO_TIMEOUT} s: the load generator went quiet")
             for fd, mask in events:
-                peer = peers.get(fd)
-                if peer is None:  # the listener
+                if fd == listener_fd:
                     conn, _ = listener.accept()
                     busy.begin()
                     accepted += 1
@@ -498,7 +497,7 @@ async def serve_without_a_loop(loop, listener: socket.socket, connections: int, 
                     peers[conn.fileno()] = [conn, b""]
                     poll.register(conn, select.EPOLLIN)
                     continue
-                conn, unsent = peer
+                conn, unsent = peer = peers[fd]
                 if mask & select.EPOLLOUT:
                     try:
                         unsent = unsent[conn.send(unsent):]
