@@ -352,3 +352,59 @@ def test_close_forgets_every_descriptor(el, new_loop, pair):
     loop.add_writer(sender, noop)
     loop.close()
     assert loop._watched == {}
+
+
+def test_an_int_of_any_class_is_a_descriptor_number(loops, pair):
+    import enum
+
+    receiver, sender = pair
+    Descriptor = enum.IntEnum("Descriptor", {"RECEIVER": receiver.fileno()})
+
+    def scenario(loop):
+        trace = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # 3.13's "bool is used as a file descriptor"
+            # True is descriptor 1: whatever that is under pytest, both loops must say the same of it.
+            trace.append(outcome(loop.add_writer, True, noop))
+            trace.append(outcome(loop.remove_writer, True))
+        loop.add_reader(Descriptor.RECEIVER, lambda: (trace.append(receiver.recv(10)), loop.stop()))
+        sender.send(b"x")
+        loop.run_forever()
+        trace.append(("remove_reader", loop.remove_reader(receiver.fileno())))
+        return trace
+
+    trace = loops.compare(scenario)
+    assert trace[-2:] == [b"x", ("remove_reader", True)], trace
+
+
+def test_a_change_the_kernel_refuses_leaves_the_descriptor_unwatched(loops):
+    """Closed behind the loop's back, the number taken by a new socket: the kernel
+    says ENOENT to a modify, selectors forgets the descriptor, and so must the loop."""
+
+    def scenario(loop):
+        trace = []
+        first, peer = socket.socketpair()
+        number = first.fileno()
+        loop.add_reader(number, trace.append, "the closed socket's reader")
+        first.close()
+        peer.close()
+        new, new_peer = socket.socketpair()
+        try:
+            if new.fileno() != number:
+                return "the number was not reused"
+            trace.append(outcome(loop.add_writer, number, noop))
+            loop.add_reader(number, lambda: (trace.append(("read", new.recv(10))), loop.stop()))
+            new_peer.send(b"y")
+            loop.call_later(2.0, loop.stop)  # a reader the kernel never heard of would never run
+            loop.run_forever()
+            trace.append(("remove_writer", loop.remove_writer(number)))
+            trace.append(("remove_reader", loop.remove_reader(number)))
+        finally:
+            new.close()
+            new_peer.close()
+        return trace
+
+    assert loops.compare(scenario) == [
+        ("FileNotFoundError", "[Errno 2] No such file or directory"),
+        ("read", b"y"), ("remove_writer", False), ("remove_reader", True),
+    ]

@@ -269,6 +269,25 @@ def test_sock_sendfile_checks_its_arguments_as_asyncio(loops):
     assert loops.compare(lambda loop: run(loop, scenario()))[-1] == "SendfileNotAvailableError"
 
 
+def test_sock_sendfile_on_a_closed_socket_fails_and_reports_nothing_else(loops):
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        reported = []
+        loop.set_exception_handler(lambda loop, context: reported.append(context["message"]))
+        left, right = socket.socketpair()
+        left.setblocking(False)
+        left.close()
+        with right, tempfile.TemporaryFile() as file:
+            file.write(b"x" * 1000)
+            file.seek(0)
+            outcome = await attempt(loop.sock_sendfile(left, file))
+        await asyncio.sleep(0)  # the future's done callbacks run at the next pass
+        return outcome, reported
+
+    assert loops.compare(lambda loop: run(loop, scenario())) == (
+        ("OSError", "[Errno 9] Bad file descriptor"), [])
+
+
 def test_an_echo_server_of_sock_calls(el, loop):
     async def echo_many(connections=8, messages=30, size=4096):
         server = listening_socket()

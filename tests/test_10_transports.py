@@ -317,6 +317,39 @@ def test_a_slow_reader_pauses_the_writer_until_it_drains(loops):
     )
 
 
+def test_a_transport_describes_itself_in_asyncio_s_words(loops):
+    """repr() reaches users in logs and in errors ("File descriptor 7 is used by transport ...")."""
+    import re
+
+    def described(transport):
+        return re.sub(r"\d+", "N", repr(transport))
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        transport, protocol, peer = await connected(loop, Recorder)
+        trace = [described(transport)]
+        transport.pause_reading()
+        trace.append(described(transport))
+        transport.resume_reading()
+        written = fill(transport)
+        trace.append(described(transport))
+        transport.close()
+        trace.append(described(transport))
+        received = await receive_all(loop, peer)
+        await protocol.lost
+        peer.close()
+        trace.append(described(transport))
+        return trace, received == written
+
+    assert loops.compare(lambda loop: run(loop, scenario())) == ([
+        "<_SelectorSocketTransport fd=N read=polling write=<idle, bufsize=N>>",
+        "<_SelectorSocketTransport fd=N read=idle write=<idle, bufsize=N>>",
+        "<_SelectorSocketTransport fd=N read=polling write=<polling, bufsize=N>>",
+        "<_SelectorSocketTransport closing fd=N read=idle write=<polling, bufsize=N>>",
+        "<_SelectorSocketTransport closed fd=N>",  # connection_lost has let go of the loop
+    ], True)
+
+
 def test_lowering_the_high_water_mark_pauses_at_once(loops):
     async def scenario():
         loop = asyncio.get_running_loop()
