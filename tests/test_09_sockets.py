@@ -10,6 +10,7 @@ import selectors
 import socket
 import struct
 import tempfile
+import threading
 
 import pytest
 
@@ -389,6 +390,54 @@ class ReportCountingSelector(selectors.DefaultSelector):
         ready = super().select(timeout)
         self.reports += sum(1 for key, events in ready if key.fd == self.watched_fd)
         return ready
+
+
+class PassCountingSelector(selectors.DefaultSelector):
+    """Counts select() calls on the class: the loop may swap its selector for a new one."""
+
+    passes = 0
+
+    def select(self, timeout=None):
+        PassCountingSelector.passes += 1
+        return super().select(timeout)
+
+
+def test_a_parked_socket_closed_while_another_owner_keeps_it_does_not_make_the_loop_spin(el, new_loop):
+    """epoll keeps a registration while any descriptor of the file is open (a dup, a
+    forked child): closing the parked socket leaves one the loop can no longer name."""
+    loop = new_loop(lambda: el.SelectorEventLoop(PassCountingSelector()))
+    sock, peer = nonblocking_pair()
+    watched, watched_peer = nonblocking_pair()  # registered before the selector is renewed
+    parked, parked_peer = nonblocking_pair()  # parked before, read after
+    woken = []
+
+    async def scenario():
+        loop.add_reader(watched, lambda: woken.append(watched.recv(10)))
+        await waited_recv(loop, parked, parked_peer)
+        await waited_recv(loop, sock, peer)
+        other_owner = sock.dup()
+        sock.close()
+        peer.send(b"for the other owner, who never reads it")
+        passes = PassCountingSelector.passes
+        await asyncio.sleep(0.3)
+        slept = PassCountingSelector.passes - passes
+        # What was watched before is watched still, on the new selector.
+        watched_peer.send(b"ping")
+        parked_peer.send(b"pong")
+        received = await asyncio.wait_for(loop.sock_recv(parked, 10), 2)
+        while not woken:
+            await asyncio.sleep(0.01)
+        threadsafe = loop.create_future()  # the self-pipe too
+        threading.Thread(target=loop.call_soon_threadsafe, args=(threadsafe.set_result, "woken")).start()
+        other_owner.close()
+        return slept, received, woken, await asyncio.wait_for(threadsafe, 2)
+
+    slept, *rest = loop.run_until_complete(scenario())
+    assert slept < 20, f"{slept} passes in 0.3 s: the loop spun"
+    assert rest == [b"pong", [b"ping"], "woken"]
+    loop.remove_reader(watched)
+    for s in (peer, watched, watched_peer, parked, parked_peer):
+        s.close()
 
 
 def test_a_parked_socket_nobody_reads_is_reported_twice_then_unparked(el, new_loop):

@@ -14,9 +14,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import pytest
+import warnings
+
 from _transports import Recorder, attempt, fill, listening_socket, needs_ipv6, open_fds, receive_all, run
 
 CHAPTER = 11
@@ -553,6 +556,60 @@ def test_connect_accepted_socket(loops):
         ("ValueError", "A Stream Socket was expected, got SOCKET"),
         ("ValueError", "ssl_handshake_timeout is only meaningful with ssl"),
     ]
+
+
+def test_nagle_is_turned_off_where_asyncio_turns_it_off(loops):
+    """asyncio sets TCP_NODELAY only on sockets whose proto says TCP: socket.socket() says 0."""
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        trace = []
+        for proto in (0, socket.IPPROTO_TCP):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto) as listener:
+                listener.bind(("127.0.0.1", 0))
+                listener.listen()
+                listener.setblocking(False)
+                accepting = asyncio.ensure_future(loop.sock_accept(listener))
+                client = await raw_client(loop, listener.getsockname())
+                conn, _ = await accepting
+                transport, _ = await loop.connect_accepted_socket(asyncio.Protocol, conn)
+                trace.append((proto, conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0))
+                transport.close()
+                client.close()
+                await asyncio.sleep(0)
+        return trace
+
+    assert loops.compare(lambda loop: run(loop, scenario())) == [(0, False), (socket.IPPROTO_TCP, True)]
+
+
+def test_a_factory_that_closes_its_server_leaves_nothing_unraisable(loops):
+    import gc
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        unraisable = []
+        hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+        loop.set_exception_handler(lambda loop, context: None)  # the two loops differ here, by design
+        try:
+            def factory():
+                server.close()
+                return asyncio.Protocol()
+
+            server = await loop.create_server(factory, "127.0.0.1", 0)
+            clients = [socket.create_connection(server.sockets[0].getsockname()) for _ in range(2)]
+            await asyncio.sleep(0.1)
+            for client in clients:
+                client.close()
+            await asyncio.wait_for(server.wait_closed(), 2)
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+        return [str(u.exc_value) for u in unraisable if not isinstance(u.exc_value, ResourceWarning)]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # asyncio leaves accepted sockets to the collector
+        trace = loops.run(lambda loop: run(loop, scenario()))
+    assert trace[1] == [], trace
 
 
 # ---------------------------------------------------------------- out of file descriptors
