@@ -440,6 +440,41 @@ def test_a_parked_socket_closed_while_another_owner_keeps_it_does_not_make_the_l
         s.close()
 
 
+def reuse_the_number_of_a_parked_socket_that_lives_on(loop):
+    """Park a socket, close it while a dup keeps its file readable; a new socketpair
+    takes its number. Returns (the dup, the old peer, the new pair)."""
+
+    async def park_and_close():
+        sock, peer = nonblocking_pair()
+        await waited_recv(loop, sock, peer)
+        number, other_owner = sock.fileno(), sock.dup()
+        sock.close()
+        peer.send(b"for the other owner, who never reads it")
+        new, new_peer = nonblocking_pair()
+        assert new.fileno() == number, "the test needs the number reused"
+        return other_owner, peer, new, new_peer
+
+    return park_and_close()
+
+
+def test_a_wait_on_the_reused_number_of_a_socket_that_lives_on_is_not_busy(el, new_loop):
+    loop = new_loop(lambda: el.SelectorEventLoop(PassCountingSelector()))
+
+    async def scenario():
+        other_owner, peer, new, new_peer = await reuse_the_number_of_a_parked_socket_that_lives_on(loop)
+        loop.call_later(0.3, new_peer.send, b"at last")
+        passes = PassCountingSelector.passes
+        data = await asyncio.wait_for(loop.sock_recv(new, 10), 2)
+        passes = PassCountingSelector.passes - passes
+        for s in (other_owner, peer, new, new_peer):
+            s.close()
+        return data, passes
+
+    data, passes = loop.run_until_complete(scenario())
+    assert data == b"at last"
+    assert passes < 20, f"{passes} passes in 0.3 s: the loop waited busily"
+
+
 def test_a_parked_socket_nobody_reads_is_reported_twice_then_unparked(el, new_loop):
     selector = ReportCountingSelector()
     loop = new_loop(lambda: el.SelectorEventLoop(selector))

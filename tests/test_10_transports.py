@@ -350,6 +350,56 @@ def test_a_transport_describes_itself_in_asyncio_s_words(loops):
     ], True)
 
 
+def test_a_transport_on_the_reused_number_of_a_socket_that_lives_on_is_not_busy(el, new_loop):
+    from test_09_sockets import PassCountingSelector, reuse_the_number_of_a_parked_socket_that_lives_on
+
+    loop = new_loop(lambda: el.SelectorEventLoop(PassCountingSelector()))
+
+    async def scenario():
+        other_owner, peer, new, new_peer = await reuse_the_number_of_a_parked_socket_that_lives_on(loop)
+        transport, protocol = await loop.connect_accepted_socket(Recorder, new)
+        passes = PassCountingSelector.passes
+        await asyncio.sleep(0.3)
+        passes = PassCountingSelector.passes - passes
+        new_peer.send(b"hello")
+        while not protocol.received:
+            await asyncio.sleep(0.01)
+        transport.close()
+        for s in (other_owner, peer, new_peer):
+            s.close()
+        return bytes(protocol.received), passes
+
+    received, passes = loop.run_until_complete(scenario())
+    assert received == b"hello"
+    assert passes < 20, f"{passes} passes in 0.3 s: the loop waited busily"
+
+
+def test_a_socket_takes_one_transport(loop, loops):
+    """asyncio refuses a second transport on a socket from 3.12; ours on 3.11 too."""
+    import re
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        ours, peer = socket.socketpair()
+        transport, _ = await loop.create_connection(asyncio.Protocol, sock=ours)
+        trace = []
+        for attempt_a_second in (lambda: loop.create_connection(asyncio.Protocol, sock=ours),
+                                 lambda: loop.connect_accepted_socket(asyncio.Protocol, ours)):
+            kind, message = await attempt(attempt_a_second())
+            trace.append((kind, re.sub(r"\d+", "N", message)))
+        transport.close()
+        peer.close()
+        await asyncio.sleep(0)
+        return trace
+
+    refused = ("RuntimeError", "File descriptor <socket.socket fd=N, family=N, type=N, proto=N> is used by "
+                               "transport <_SelectorSocketTransport fd=N read=polling write=<idle, bufsize=N>>")
+    if sys.version_info >= (3, 12):
+        assert loops.compare(lambda loop: run(loop, scenario())) == [refused, refused]
+    else:
+        assert run(loop, scenario()) == [refused, refused]
+
+
 def test_lowering_the_high_water_mark_pauses_at_once(loops):
     async def scenario():
         loop = asyncio.get_running_loop()
