@@ -390,8 +390,7 @@ def test_a_change_the_kernel_refuses_leaves_the_descriptor_unwatched(loops):
         peer.close()
         new, new_peer = socket.socketpair()
         try:
-            if new.fileno() != number:
-                return "the number was not reused"
+            assert new.fileno() == number, "the test needs the number reused"
             trace.append(outcome(loop.add_writer, number, noop))
             loop.add_reader(number, lambda: (trace.append(("read", new.recv(10))), loop.stop()))
             new_peer.send(b"y")

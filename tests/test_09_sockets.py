@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from _selectors import CountingSelector
+from _selectors import CountingSelector, PassCountingSelector, reuse_the_number_of_a_parked_socket_that_lives_on
 
 CHAPTER = 9
 
@@ -392,16 +392,6 @@ class ReportCountingSelector(selectors.DefaultSelector):
         return ready
 
 
-class PassCountingSelector(selectors.DefaultSelector):
-    """Counts select() calls on the class: the loop may swap its selector for a new one."""
-
-    passes = 0
-
-    def select(self, timeout=None):
-        PassCountingSelector.passes += 1
-        return super().select(timeout)
-
-
 def test_a_parked_socket_closed_while_another_owner_keeps_it_does_not_make_the_loop_spin(el, new_loop):
     """epoll keeps a registration while any descriptor of the file is open (a dup, a
     forked child): closing the parked socket leaves one the loop can no longer name."""
@@ -438,23 +428,6 @@ def test_a_parked_socket_closed_while_another_owner_keeps_it_does_not_make_the_l
     loop.remove_reader(watched)
     for s in (peer, watched, watched_peer, parked, parked_peer):
         s.close()
-
-
-def reuse_the_number_of_a_parked_socket_that_lives_on(loop):
-    """Park a socket, close it while a dup keeps its file readable; a new socketpair
-    takes its number. Returns (the dup, the old peer, the new pair)."""
-
-    async def park_and_close():
-        sock, peer = nonblocking_pair()
-        await waited_recv(loop, sock, peer)
-        number, other_owner = sock.fileno(), sock.dup()
-        sock.close()
-        peer.send(b"for the other owner, who never reads it")
-        new, new_peer = nonblocking_pair()
-        assert new.fileno() == number, "the test needs the number reused"
-        return other_owner, peer, new, new_peer
-
-    return park_and_close()
 
 
 def test_a_wait_on_the_reused_number_of_a_socket_that_lives_on_is_not_busy(el, new_loop):

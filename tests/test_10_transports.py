@@ -19,6 +19,7 @@ import sys
 import tempfile
 
 import pytest
+from _selectors import PassCountingSelector, reuse_the_number_of_a_parked_socket_that_lives_on
 from _transports import (Recorder, attempt, connected, fill, listening_socket, needs_ipv6, open_fds, outcome,
                          receive_all, run, vacant_address)
 
@@ -351,8 +352,6 @@ def test_a_transport_describes_itself_in_asyncio_s_words(loops):
 
 
 def test_a_transport_on_the_reused_number_of_a_socket_that_lives_on_is_not_busy(el, new_loop):
-    from test_09_sockets import PassCountingSelector, reuse_the_number_of_a_parked_socket_that_lives_on
-
     loop = new_loop(lambda: el.SelectorEventLoop(PassCountingSelector()))
 
     async def scenario():

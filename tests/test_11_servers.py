@@ -18,8 +18,6 @@ import warnings
 from pathlib import Path
 
 import pytest
-import warnings
-
 from _transports import Recorder, attempt, fill, listening_socket, needs_ipv6, open_fds, receive_all, run
 
 CHAPTER = 11
